@@ -1,0 +1,1397 @@
+"""Edit-and-continue for Python: fix the crashed function, type ``c``, go on.
+
+When a wrapped function raises, a debugger opens in that function with every
+caller still alive.  The developer fixes the source file in an editor and
+types ``c``: the function is recompiled from the file and called again with
+the arguments of the failed call.  Nothing is re-imported and no module-level
+code runs again.
+
+Functions are instrumented *in place*: the function is recompiled from its
+own file with its body inside an exception handler, and that code is assigned
+to the function's ``__code__``.  There is no wrapper frame, the function keeps
+its identity, and every reference to it sees each reload.
+
+The module reads top to bottom in dependency order:
+
+1. Settings and errors
+2. Finding definitions: walking a parsed file, scopes, positions
+3. Instrumentation: the handler put around each function body
+4. The registry: files, their compiled versions, wrapped definitions
+5. Reload: the surrogate module, compiling one definition again
+6. Deciding whether to stop
+7. The debugger: a pdb subclass and the session around it
+8. Runtime hooks called by instrumented code
+9. Public API
+"""
+
+import ast
+import bdb
+import builtins
+import contextvars
+import copy
+import fnmatch
+import functools
+import linecache
+import os
+import pdb
+import sys
+import threading
+import types
+import warnings
+import weakref
+from contextlib import contextmanager
+
+__version__ = "0.3.0"
+
+__all__ = [
+    "wrap", "wrap_class", "wrap_module", "wrap_modules", "no_wrap", "ignore",
+    "reload_module", "restart_module", "is_restarting_module",
+    "reraise", "exit", "ReloadException", "HotRestartWarning",
+    "RELOAD_ON_CONTINUE", "PRINT_HELP_MESSAGE", "DEBUGGER",
+]
+
+###############################################################################
+# Settings and errors
+###############################################################################
+
+#: On continue, recompile the crashed function from its file before calling
+#: it again.  When false, continue simply runs the same code again.
+RELOAD_ON_CONTINUE = True
+
+#: Print how to continue, the first time the debugger opens.
+PRINT_HELP_MESSAGE = True
+
+#: Which debugger opens on a crash.  Only ``"pdb"`` is available for now.
+DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "pdb")
+
+
+class ReloadException(Exception):
+    """The base of hot-restart's own errors.
+
+    Its message says what went wrong and what to do about it.
+    """
+
+
+class HotRestartWarning(UserWarning):
+    """Issued when a function cannot be instrumented and is left as it is."""
+
+
+# Names that instrumented code uses.  None of them is an identifier, so they
+# cannot collide with the user's names.  They live in ``builtins``, never in
+# a module's globals.
+_PROPAGATE = "@hot_restart.propagate"
+_AGAIN = "@hot_restart.again"
+_AGAIN_ASYNC = "@hot_restart.again_async"
+_SUPER = "@hot_restart.super"
+_SAVED = "@hot_restart.saved."
+
+# Exceptions that are part of normal control flow and always propagate.
+_NEVER_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit, StopIteration,
+               StopAsyncIteration, bdb.BdbQuit)
+
+_NO_WRAP_ATTR = "__hot_restart_no_wrap__"
+
+###############################################################################
+# Finding definitions
+###############################################################################
+
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _first_line(node):
+    """The line a compiled definition starts on: its first decorator's."""
+    return node.decorator_list[0].lineno if node.decorator_list else node.lineno
+
+
+def _nested_statements(body):
+    """Yield the def and class statements of one scope, in source order.
+
+    Compound statements (if, for, try, with, match) are entered; nested
+    scopes are not.
+    """
+    for node in body:
+        if isinstance(node, (ast.ClassDef,) + _FUNCS):
+            yield node
+            continue
+        for field in _BODIES:
+            inner = getattr(node, field, None)
+            if inner:
+                yield from _nested_statements(inner)
+        if isinstance(node, (ast.ExceptHandler, getattr(ast, "match_case", ()))):
+            yield from _nested_statements(node.body)
+
+
+def _definitions(tree):
+    """Yield ``(qualname, ordinal, node, ancestors)`` for every definition.
+
+    ``ordinal`` tells apart definitions that share a qualified name (a
+    property's getter and setter, a conditional definition): it counts the
+    earlier ones.  Outer definitions come before the ones they contain.
+    """
+    counts = {}
+
+    def visit(body, prefix, ancestors):
+        for node in _nested_statements(body):
+            qualname = prefix + node.name
+            ordinal = counts.get(qualname, 0)
+            counts[qualname] = ordinal + 1
+            yield qualname, ordinal, node, ancestors
+            sep = ".<locals>." if isinstance(node, _FUNCS) else "."
+            yield from visit(node.body, qualname + sep, ancestors + (node,))
+
+    yield from visit(tree.body, "", ())
+
+
+def _param_names(args):
+    names = [a.arg for a in args.posonlyargs + args.args]
+    if args.vararg:
+        names.append(args.vararg.arg)
+    names += [a.arg for a in args.kwonlyargs]
+    if args.kwarg:
+        names.append(args.kwarg.arg)
+    return names
+
+
+class _Scope:
+    """What one function scope binds and uses, found from its AST.
+
+    ``stores``: names the body binds (assignment, del, for/with/except/import/
+    match targets, walrus, nested def and class).  ``loads``: names read here
+    or in nested scopes and not bound there.  ``generator``: the body yields.
+    """
+
+    __slots__ = ("params", "stores", "loads", "declared_global",
+                 "declared_nonlocal", "generator")
+
+    def __init__(self, params):
+        self.params = params
+        self.stores = set()
+        self.loads = set()
+        self.declared_global = set()
+        self.declared_nonlocal = set()
+        self.generator = False
+
+    @property
+    def locals(self):
+        return (self.stores | set(self.params)) - self.declared_global - self.declared_nonlocal
+
+    @property
+    def rebound(self):
+        """Parameters that the body assigns to, in signature order."""
+        return [p for p in self.params if p in self.stores]
+
+    @property
+    def free(self):
+        """Names that may come from an enclosing function."""
+        return (self.loads - self.locals - self.declared_global) | self.declared_nonlocal
+
+
+def _analyze(fn, scopes):
+    """Fill ``scopes[fn]`` (and nested functions') with a :class:`_Scope`."""
+    args = fn.args
+    scope = _Scope(_param_names(args)) if not isinstance(fn, ast.ClassDef) else _Scope([])
+    scopes[fn] = scope
+    stack = list(fn.body) if not isinstance(fn, ast.Lambda) else [fn.body]
+    _walk_scope(stack, scope, scopes)
+    return scope
+
+
+def _walk_scope(stack, scope, scopes):
+    stores, loads = scope.stores, scope.loads
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            (loads if type(node.ctx) is ast.Load else stores).add(node.id)
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda):
+            if kind is not ast.Lambda:
+                stores.add(node.name)
+                stack.extend(node.decorator_list)
+                if node.returns:
+                    stack.append(node.returns)
+                stack.extend(a.annotation for a in _all_args(node.args) if a.annotation)
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d)
+            loads |= _analyze(node, scopes).free
+        elif kind is ast.ClassDef:
+            stores.add(node.name)
+            stack.extend(node.decorator_list + node.bases + [k.value for k in node.keywords])
+            inner = _Scope([])
+            scopes[node] = inner
+            _walk_scope(list(node.body), inner, scopes)
+            loads |= inner.loads - inner.declared_global
+        elif kind in _COMPS:
+            inner = _Scope([])
+            first, *rest = node.generators
+            stack.append(first.iter)
+            body = [first.target] + first.ifs
+            for gen in rest:
+                body += [gen.target, gen.iter] + gen.ifs
+            body += [node.key, node.value] if kind is ast.DictComp else [node.elt]
+            _walk_comprehension(body, inner, scope, scopes)
+            loads |= inner.loads - inner.stores
+        elif kind is ast.Global:
+            scope.declared_global.update(node.names)
+        elif kind is ast.Nonlocal:
+            scope.declared_nonlocal.update(node.names)
+        elif kind in (ast.Yield, ast.YieldFrom):
+            scope.generator = True
+            if node.value:
+                stack.append(node.value)
+        elif kind is ast.alias:
+            if node.name != "*":
+                stores.add(node.asname or node.name.partition(".")[0])
+        elif kind is ast.ExceptHandler:
+            if node.name:
+                stores.add(node.name)
+            stack.extend(ast.iter_child_nodes(node))
+        elif kind.__name__ in ("MatchAs", "MatchStar"):
+            if node.name:
+                stores.add(node.name)
+            stack.extend(ast.iter_child_nodes(node))
+        elif kind.__name__ == "MatchMapping":
+            if node.rest:
+                stores.add(node.rest)
+            stack.extend(ast.iter_child_nodes(node))
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _walk_comprehension(body, inner, outer, scopes):
+    """A comprehension's targets are its own; a walrus inside binds outside."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.NamedExpr:
+            outer.stores.add(node.target.id)
+            stack.append(node.value)
+        else:
+            _walk_scope([node], inner, scopes)
+
+
+def _all_args(args):
+    every = args.posonlyargs + args.args + args.kwonlyargs
+    return every + [a for a in (args.vararg, args.kwarg) if a]
+
+
+def _mangle(name, class_name):
+    """Private-name mangling, as the compiler does it inside a class."""
+    if class_name is None or not name.startswith("__") or name.endswith("__"):
+        return name
+    stripped = class_name.lstrip("_")
+    return f"_{stripped}{name}" if stripped else name
+
+
+def _segment(lines, node):
+    """The source text of ``node`` (columns are UTF-8 byte offsets)."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    chunk = [line.encode() for line in lines[first:last + 1]]
+    if not chunk:
+        return ""
+    chunk[-1] = chunk[-1][:node.end_col_offset]
+    chunk[0] = chunk[0][node.col_offset:]
+    return b"".join(chunk).decode(errors="replace")
+
+
+###############################################################################
+# Instrumentation
+###############################################################################
+
+def _at(node, pos):
+    """Give a generated node (and its generated children) the position ``pos``."""
+    lineno, col = pos
+    for child in ast.walk(node):
+        if "lineno" in child._attributes and getattr(child, "lineno", None) is None:
+            child.lineno = child.end_lineno = lineno
+            child.col_offset = child.end_col_offset = col
+    return node
+
+
+def _name(id_):
+    return ast.Name(id=id_, ctx=ast.Load())
+
+
+class _Plan:
+    """How to instrument one function: a plain value object.
+
+    ``cells`` are the free variables the restart must carry over; ``saved``
+    the parameters the body rebinds, copied at entry; ``class_name`` the
+    nearest enclosing class, for mangling; ``owner`` the qualified name of
+    the class whose ``super()`` a reload may need to rewrite.
+    """
+
+    __slots__ = ("cells", "saved", "class_name", "owner", "rewrite_super")
+
+    def __init__(self, cells, saved, class_name, owner, rewrite_super=False):
+        self.cells, self.saved = cells, saved
+        self.class_name, self.owner = class_name, owner
+        self.rewrite_super = rewrite_super
+
+
+def _instrumentable(fn, scope):
+    """Generators are restarted by a later version; they run as they are."""
+    return not scope.generator and len(fn.body) > _has_docstring(fn)
+
+
+def _has_docstring(fn):
+    first = fn.body[0]
+    return int(isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+               and isinstance(first.value.value, str))
+
+
+def _plan(fn, qualname, ancestors, scopes, keep_free=()):
+    """Decide what the handler around ``fn`` must carry."""
+    scope = scopes[fn]
+    enclosing = set()
+    class_name = owner = None
+    for anc in ancestors:
+        if isinstance(anc, ast.ClassDef):
+            class_name = anc.name
+        else:
+            enclosing |= scopes[anc].locals
+    owner_parts = []
+    for anc in ancestors:
+        owner_parts.append(anc.name)
+        if not isinstance(anc, ast.ClassDef):
+            owner_parts.append("<locals>")
+    if ancestors and isinstance(ancestors[-1], ast.ClassDef):
+        owner = ".".join(owner_parts)
+    cells = scope.free & enclosing
+    if class_name and scope.loads & {"super", "__class__"}:
+        cells.add("__class__")
+    cells |= set(keep_free)
+    return _Plan(sorted(cells), scope.rebound, class_name, owner)
+
+
+def _instrument(fn, plan):
+    """Put the body of ``fn`` inside the handler, in place.
+
+    The result reads, for ``def f(a, b=1, *args, c, **kw)`` where the body
+    rebinds ``a``::
+
+        def f(a, b=1, *args, c, **kw):
+            <docstring>
+            saved.a = a
+            try:
+                <body>
+            except:
+                if propagate(): raise
+            else:
+                return None
+            return again(lambda: (<cells>), saved.a, b, *args, **{"c": c}, **kw)
+
+    The entry code takes the position of the first statement, the handler
+    and the restart the position of the ``def`` line, so tracebacks, pdb
+    and coverage see the user's own lines.  The restart runs outside the
+    ``except`` clause: the failed exception is released first and is not
+    chained to a later one.
+    """
+    doc = _has_docstring(fn)
+    head, body = fn.body[:doc], fn.body[doc:]
+    entry_pos = (body[0].lineno, body[0].col_offset)
+    last_pos = (body[-1].end_lineno, body[-1].col_offset)
+    def_pos = (fn.lineno, fn.col_offset)
+    if plan.rewrite_super:
+        _rewrite_super(body, fn, plan.owner)
+    saved = {p: _SAVED + p for p in plan.saved}
+    entry = [_at(ast.Assign(targets=[ast.Name(id=s, ctx=ast.Store())], value=_name(p)),
+                 entry_pos) for p, s in saved.items()]
+    handler = ast.ExceptHandler(type=None, name=None, body=[
+        ast.If(test=ast.Call(func=_name(_PROPAGATE), args=[], keywords=[]),
+               body=[ast.Raise(exc=None, cause=None)], orelse=[])])
+    guarded = ast.Try(body=body, handlers=[_at(handler, def_pos)],
+                      orelse=[_at(ast.Return(value=ast.Constant(None)), last_pos)],
+                      finalbody=[])
+    args = fn.args
+    value = lambda p: _name(saved.get(p, p))  # noqa: E731
+    cells = (ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None,
+                                           kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                           defaults=[]),
+                        body=ast.Tuple(elts=[_name(c) for c in plan.cells], ctx=ast.Load()))
+             if plan.cells else ast.Constant(None))
+    positional = [cells] + [value(a.arg) for a in args.posonlyargs + args.args]
+    if args.vararg:
+        positional.append(ast.Starred(value=value(args.vararg.arg), ctx=ast.Load()))
+    keywords = []
+    if args.kwonlyargs:
+        keywords.append(ast.keyword(arg=None, value=ast.Dict(
+            keys=[ast.Constant(_mangle(a.arg, plan.class_name)) for a in args.kwonlyargs],
+            values=[value(a.arg) for a in args.kwonlyargs])))
+    if args.kwarg:
+        keywords.append(ast.keyword(arg=None, value=value(args.kwarg.arg)))
+    is_async = isinstance(fn, ast.AsyncFunctionDef)
+    call = ast.Call(func=_name(_AGAIN_ASYNC if is_async else _AGAIN),
+                    args=positional, keywords=keywords)
+    again = ast.Return(value=ast.Await(value=call) if is_async else call)
+    guarded.lineno, guarded.col_offset = entry_pos
+    guarded.end_lineno, guarded.end_col_offset = body[-1].end_lineno, body[-1].end_col_offset
+    fn.body = head + entry + [guarded, _at(again, def_pos)]
+
+
+def _rewrite_super(body, fn, owner):
+    """Turn ``super()`` into an explicit two-argument form.
+
+    Used when reloaded code starts calling ``super()`` but the live function
+    has no ``__class__`` cell to give it.  The class is found again at call
+    time from the first argument's type, by qualified name.
+    """
+    params = fn.args.posonlyargs + fn.args.args
+    if not params or owner is None:
+        return
+    first = params[0].arg
+    for node in _walk_own_scope(body):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "super" and not node.args and not node.keywords):
+            node.func = ast.copy_location(_name(_SUPER), node.func)
+            node.args = [ast.copy_location(ast.Constant(owner), node.func),
+                         ast.copy_location(_name(first), node.func)]
+
+
+def _walk_own_scope(body):
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _FUNCS + (ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _instrument_tree(tree):
+    """Instrument every function in ``tree`` in place.
+
+    Returns ``{(qualname, first_line): (ordinal, node)}`` for all definitions.
+    """
+    scopes = {}
+    index = {}
+    for qualname, ordinal, node, ancestors in _definitions(tree):
+        index[(qualname, _first_line(node))] = (ordinal, node)
+        if isinstance(node, ast.ClassDef):
+            continue
+        if node not in scopes:
+            _analyze(node, scopes)
+        if _instrumentable(node, scopes[node]):
+            _instrument(node, _plan(node, qualname, ancestors, scopes))
+    return index
+
+
+def _function_codes(code, prefix="", out=None):
+    """Map ``(qualname, first_line)`` to every function code inside ``code``."""
+    if out is None:
+        out = {}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and not const.co_name.startswith("<"):
+            qualname = prefix + const.co_name
+            if const.co_flags & _CO_NEWLOCALS:
+                out[(qualname, const.co_firstlineno)] = const
+                _function_codes(const, qualname + ".<locals>.", out)
+            else:
+                _function_codes(const, qualname + ".", out)
+    return out
+
+
+_CO_NEWLOCALS = 0x0002
+
+
+def _future_flags(tree):
+    flags = 0
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            for alias in node.names:
+                feature = getattr(__import__("__future__"), alias.name, None)
+                if feature is not None:
+                    flags |= feature.compiler_flag
+    return flags
+
+
+def _fingerprint(code):
+    """What a code object does, without where it is: for "changed" reports."""
+    consts = tuple(_fingerprint(c) if isinstance(c, types.CodeType) else (type(c), c)
+                   for c in code.co_consts)
+    return (code.co_code, consts, code.co_names, code.co_varnames,
+            code.co_freevars, code.co_cellvars)
+
+
+def _same_origin(original, instrumented):
+    """Does ``instrumented`` come from the same source as ``original``?
+
+    Instrumenting adds names and lines of its own, so the check is that
+    everything the running code has is still there.
+    """
+    if (original.co_name != instrumented.co_name
+            or original.co_firstlineno != instrumented.co_firstlineno
+            or original.co_argcount != instrumented.co_argcount
+            or original.co_kwonlyargcount != instrumented.co_kwonlyargcount
+            or original.co_freevars != instrumented.co_freevars):
+        return False
+    lines = {line for _, _, line in instrumented.co_lines()}
+    return (set(original.co_names) <= set(instrumented.co_names)
+            and set(original.co_varnames) <= set(instrumented.co_varnames)
+            and {line for _, _, line in original.co_lines()} <= lines)
+
+
+###############################################################################
+# The registry
+###############################################################################
+
+class _Definition:
+    """One function definition of a file, and the live objects running it.
+
+    ``code`` is the current instrumented code; ``functions`` the function
+    objects hot-restart assigned it to; ``defaults`` the source text of the
+    default values, so a reload re-evaluates only the ones that changed.
+    """
+
+    def __init__(self, path, qualname, ordinal):
+        self.path, self.qualname, self.ordinal = path, qualname, ordinal
+        self.code = None
+        self.functions = weakref.WeakSet()
+        self.defaults = None
+        self.propagated = ()
+
+    @property
+    def name(self):
+        return self.qualname.rpartition(".")[2]
+
+    def assign(self, code):
+        """Run ``code`` from now on, in every function object we know of."""
+        self.code = code
+        for fn in list(self.functions):
+            fn.__code__ = code
+
+
+class _FileVersion:
+    """One version of a source file, parsed, instrumented and compiled once."""
+
+    def __init__(self, path, stamp, lines, codes, index):
+        self.path, self.stamp, self.lines = path, stamp, lines
+        self.codes = codes      # {(qualname, first_line): code}
+        self.index = index      # {(qualname, first_line): (ordinal, default texts)}
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _default_texts(lines, fn):
+    args = fn.args
+    return ([_segment(lines, d) for d in args.defaults],
+            {a.arg: _segment(lines, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d})
+
+
+class _Registry:
+    """Everything hot-restart knows: files, definitions and the code they run.
+
+    ``versions``: the last compiled version of each file.  ``definitions``:
+    ``{(path, qualname, ordinal): _Definition}``.  ``owners``: every
+    instrumented code object, old or current, mapped to its definition, so a
+    frame still running old code is still recognised.
+    """
+
+    def __init__(self):
+        self.versions = {}
+        self.definitions = {}
+        self.owners = weakref.WeakKeyDictionary()
+        self.lock = threading.RLock()
+
+    def version(self, path, module_globals=None):
+        """The compiled instrumented version of ``path`` as it is on disk now."""
+        stamp = _stamp(path)
+        current = self.versions.get(path)
+        if current is not None and current.stamp == stamp and stamp is not None:
+            return current
+        linecache.checkcache(path)
+        lines = linecache.getlines(path, module_globals)
+        if not lines:
+            raise ReloadException(f"no source for {path}")
+        source = "".join(lines)
+        tree = ast.parse(source, path)
+        index = _instrument_tree(tree)
+        module = compile(tree, path, "exec", flags=_future_flags(tree), dont_inherit=True)
+        codes = _function_codes(module)
+        version = _FileVersion(path, stamp, lines, codes, {})
+        for key, code in codes.items():
+            ordinal, node = index[key]
+            version.index[key] = (ordinal, _default_texts(lines, node))
+            self.owners[code] = self.definition(path, key[0], ordinal)
+        self.versions[path] = version
+        return version
+
+    def definition(self, path, qualname, ordinal):
+        key = (path, qualname, ordinal)
+        found = self.definitions.get(key)
+        if found is None:
+            found = self.definitions[key] = _Definition(path, qualname, ordinal)
+        return found
+
+    def instrument(self, fn, propagated=()):
+        """Give ``fn`` its instrumented code.  Returns a problem, or None."""
+        code = fn.__code__
+        known = self.owners.get(code)
+        if known is not None:
+            known.functions.add(fn)
+            known.propagated = tuple(propagated) or known.propagated
+            return None
+        path = code.co_filename
+        try:
+            version = self.version(path, getattr(fn, "__globals__", None))
+        except ReloadException:
+            return f"no source file for {fn.__qualname__} ({path})"
+        except (OSError, SyntaxError, ValueError) as exc:
+            return f"cannot read {path} ({exc})"
+        key = (fn.__qualname__, code.co_firstlineno)
+        new = version.codes.get(key)
+        if new is None or not _same_origin(code, new):
+            return (f"{path} has changed since {fn.__qualname__} was loaded, "
+                    f"so it is left as it is; restart the program to wrap it")
+        definition = self.owners[new]
+        with self.lock:
+            fn.__code__ = new
+            definition.code = new
+            definition.functions.add(fn)
+            definition.defaults = version.index[key][1]
+            if propagated:
+                definition.propagated = tuple(propagated)
+        return None
+
+
+###############################################################################
+# Reload
+###############################################################################
+
+class _Reload:
+    """What one reload did, to be shown by :func:`_describe_reload`.
+
+    ``status`` is one of ``changed``, ``unchanged``, ``missing``, ``error``
+    and ``refused``; ``detail`` says why for the last three.
+    """
+
+    __slots__ = ("definition", "status", "detail")
+
+    def __init__(self, definition, status, detail=""):
+        self.definition, self.status, self.detail = definition, status, detail
+
+    @property
+    def failed(self):
+        return self.status == "error"
+
+
+def _surrogate(node, ancestors, scopes, tree):
+    """A module holding only ``node`` inside copies of its enclosing scopes.
+
+    Classes keep their names, so private names mangle and ``__class__``
+    exists; functions keep their parameters and bind their other locals, so
+    closures compile to the same free variables.  Nothing else of the
+    module is there, and it is never executed.
+    """
+    inner = node
+    for anc in reversed(ancestors):
+        if isinstance(anc, ast.ClassDef):
+            copy = ast.ClassDef(name=anc.name, bases=[], keywords=[], body=[inner],
+                                decorator_list=[])
+            if sys.version_info >= (3, 12):
+                copy.type_params = []
+        else:
+            scope = scopes[anc]
+            binds = []
+            if scope.declared_nonlocal:
+                binds.append(ast.Nonlocal(names=sorted(scope.declared_nonlocal)))
+            if scope.declared_global:
+                binds.append(ast.Global(names=sorted(scope.declared_global)))
+            names = sorted(scope.locals - set(scope.params))
+            if names:
+                binds.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in names],
+                                        value=ast.Constant(None)))
+            copy = type(anc)(name=anc.name, args=anc.args, body=binds + [inner],
+                             decorator_list=[], returns=None, type_comment=None)
+            if sys.version_info >= (3, 12):
+                copy.type_params = []
+        ast.copy_location(copy, anc)
+        for stmt in copy.body:
+            _at(stmt, (anc.lineno, anc.col_offset))
+        inner = copy
+    futures = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
+    return ast.Module(body=futures + [inner], type_ignores=[])
+
+
+def _find(tree, qualname, ordinal):
+    for found, n, node, ancestors in _definitions(tree):
+        if found == qualname and n == ordinal:
+            return node, ancestors
+    return None, None
+
+
+def _compile_definition(definition, tree, lines, old_code):
+    """Compile one definition of ``tree`` again.  Returns (code, node) or a _Reload."""
+    node, ancestors = _find(tree, definition.qualname, definition.ordinal)
+    if node is None or isinstance(node, ast.ClassDef):
+        return _Reload(definition, "missing",
+                       f"{definition.qualname} is no longer in {_short(definition.path)}")
+    scopes = {}
+    for anc in ancestors:
+        if not isinstance(anc, ast.ClassDef):
+            _analyze(anc, scopes)
+            break
+    if node not in scopes:
+        _analyze(node, scopes)
+    if not _instrumentable(node, scopes[node]):
+        return _Reload(definition, "refused", f"{definition.qualname} is now a generator")
+    first = _first_line(node)
+    flags = _future_flags(tree)
+    old_free = old_code.co_freevars
+    plan = _plan(node, definition.qualname, ancestors, scopes, keep_free=old_free)
+    for attempt in ("plain", "rewrite super"):
+        if attempt != "plain":
+            plan.rewrite_super = True
+            plan.cells = [c for c in plan.cells if c != "__class__" or c in old_free]
+        candidate = copy.deepcopy(node)
+        _instrument(candidate, plan)
+        module = compile(_surrogate(candidate, ancestors, scopes, tree), definition.path,
+                         "exec", flags=flags, dont_inherit=True)
+        code = _function_codes(module).get((definition.qualname, first))
+        extra = [v for v in code.co_freevars if v not in old_free]
+        if not extra:
+            return code, node
+        if extra != ["__class__"] or plan.rewrite_super:
+            break
+    return _Reload(definition, "refused",
+                   f"the new {definition.qualname} needs {', '.join(extra)} from the "
+                   f"enclosing function, which the running closure does not have; "
+                   f"restart the enclosing function to use it")
+
+
+def _new_defaults(fn, node, lines, definition):
+    """The default values of the new definition.
+
+    A default whose source text is unchanged keeps its current value (a
+    mutable default keeps what it holds); a new or edited one is evaluated
+    in the function's globals.
+    """
+    code = fn.__code__
+    old = {}
+    positional = code.co_varnames[:code.co_argcount]
+    values = fn.__defaults__ or ()
+    texts, kwtexts = definition.defaults or ([], {})
+    if len(texts) != len(values):
+        texts = [None] * len(values)
+    for name, value, text in zip(positional[len(positional) - len(values):], values, texts):
+        old[name] = (text, value)
+    for name, value in (fn.__kwdefaults__ or {}).items():
+        old[name] = (kwtexts.get(name), value)
+
+    def value_of(name, expr):
+        text = _segment(lines, expr)
+        old_text, old_value = old.get(name, (None, _MISSING))
+        if text == old_text and old_value is not _MISSING:
+            return old_value
+        try:
+            return ast.literal_eval(expr)
+        except ValueError:
+            pass
+        return eval(compile(ast.Expression(expr), definition.path, "eval"), fn.__globals__)
+
+    args = node.args
+    params = args.posonlyargs + args.args
+    defaults = tuple(value_of(a.arg, e) for a, e in
+                     zip(params[len(params) - len(args.defaults):], args.defaults))
+    kwdefaults = {a.arg: value_of(a.arg, e)
+                  for a, e in zip(args.kwonlyargs, args.kw_defaults) if e is not None}
+    return defaults or None, kwdefaults or None, _default_texts(lines, node)
+
+
+_MISSING = object()
+
+
+def _reload_definition(definition, running):
+    """Recompile ``definition`` from its file and put the new code in place.
+
+    ``running`` is the code of the frame that failed, for definitions that
+    hot-restart met inside another function rather than wrapped itself.
+    """
+    path = definition.path
+    linecache.checkcache(path)
+    lines = linecache.getlines(path)
+    if not lines:
+        return _Reload(definition, "missing", f"cannot read {path} any more")
+    try:
+        tree = ast.parse("".join(lines), path)
+    except SyntaxError as exc:
+        return _Reload(definition, "error", _describe_syntax_error(exc))
+    old = definition.code or running
+    compiled = _compile_definition(definition, tree, lines, old)
+    if isinstance(compiled, _Reload):
+        return compiled
+    code, node = compiled
+    try:
+        updates = [(fn, _new_defaults(fn, node, lines, definition))
+                   for fn in list(definition.functions)]
+    except Exception as exc:  # evaluating a default raised
+        return _Reload(definition, "refused",
+                       f"a default value of {definition.qualname} failed: "
+                       f"{type(exc).__name__}: {exc}; the old code is kept")
+    _registry.owners[code] = definition
+    definition.assign(code)
+    _replace_in_parent(definition, tree, old, code)
+    for fn, (defaults, kwdefaults, texts) in updates:
+        fn.__defaults__, fn.__kwdefaults__ = defaults, kwdefaults
+        definition.defaults = texts
+    _registry.versions.pop(path, None)
+    changed = _fingerprint(code) != _fingerprint(old)
+    return _Reload(definition, "changed" if changed else "unchanged")
+
+
+def _replace_in_parent(definition, tree, old, new):
+    """Let the enclosing function make its future closures from the new code."""
+    qualname, sep, _ = definition.qualname.rpartition(".<locals>.")
+    if not sep:
+        return
+    for found, ordinal, node, _ in _definitions(tree):
+        if found == qualname:
+            parent = _registry.definitions.get((definition.path, found, ordinal))
+            if parent is not None and parent.code is not None and old in parent.code.co_consts:
+                consts = tuple(new if c is old else c for c in parent.code.co_consts)
+                replaced = parent.code.replace(co_consts=consts)
+                _registry.owners[replaced] = parent
+                parent.assign(replaced)
+                return
+
+
+def _describe_syntax_error(exc):
+    where = f"{_short(exc.filename or '?')}, line {exc.lineno}"
+    if exc.offset:
+        where += f", column {exc.offset}"
+    text = (exc.text or "").rstrip("\n")
+    caret = ""
+    if text and exc.offset:
+        caret = "\n    " + " " * (exc.offset - 1 - (len(text) - len(text.lstrip()))) + "^"
+    shown = f"\n    {text.strip()}{caret}" if text else ""
+    return f"SyntaxError in {where}: {exc.msg}{shown}"
+
+
+def _short(path):
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
+
+def _describe_reload(result):
+    """One line for the user about one reload, or None when there is nothing to say."""
+    d = result.definition
+    if result.status == "changed":
+        return f"> reloaded {_short(d.path)}: {d.qualname} (changed)"
+    if result.status == "unchanged":
+        return None
+    if result.status == "error":
+        return (f"*** {result.detail}\n*** Nothing was reloaded and the old code is still "
+                f"in force. Fix the file and type c again, or q to let the error propagate.")
+    return f"*** {result.detail}; running the old code again"
+
+
+###############################################################################
+# Deciding whether to stop
+###############################################################################
+
+def _has_terminal():
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, AttributeError):
+        return False
+
+
+def _stop_decision(exc, definition):
+    """Return None to open the debugger, or a reason to let ``exc`` propagate."""
+    if isinstance(exc, _NEVER_STOP + (_Again,)):
+        return "control flow"
+    if definition is not None and definition.propagated and isinstance(exc, definition.propagated):
+        return "propagated"
+    if _session.get() is not None:
+        return "inside a debugger session"
+    if not _has_terminal():
+        return "no terminal"
+    return None
+
+
+###############################################################################
+# The debugger
+###############################################################################
+
+class _Session:
+    """One stop: the frame that failed, its exception, and what the user chose.
+
+    ``outcome`` is ``continue``, ``quit``, ``exit`` or ``reraise``, set by a
+    command or by :func:`exit` / :func:`reraise` typed at the prompt.
+    """
+
+    def __init__(self, frame, exc, definition):
+        self.frame, self.exc, self.definition = frame, exc, definition
+        self.outcome = None
+        self.exit_code = None
+
+
+_session = contextvars.ContextVar("hot_restart_session", default=None)
+
+
+@contextmanager
+def _in_session(session):
+    token = _session.set(session)
+    try:
+        yield session
+    finally:
+        _session.reset(token)
+
+
+class _Debugger(pdb.Pdb):
+    """pdb, opened post-mortem on a wrapped function with its callers alive.
+
+    Extension contract: ``run_session`` shows the stop and returns when the
+    user has chosen; the outcome is left on the session.  ``c`` means reload
+    and call again, ``q`` lets the exception propagate.  Between stops the
+    same instance is kept, so breakpoints survive.
+    """
+
+    def __init__(self):
+        super().__init__(nosigint=True)
+        self.reset()
+        self._current = None
+        self._handler_lines = {}
+
+    def run_session(self, session, banner):
+        self._current = session
+        tb = session.exc.__traceback__
+        self._handler_lines = {session.frame: tb.tb_lineno}
+        try:
+            self.message(banner)
+            self.interaction(session.frame.f_back, tb)
+        finally:
+            self._current = None
+            self._handler_lines = {}
+            self.forget()
+
+    # The stopped frame runs its handler; show the line that failed instead.
+    def setup(self, f, tb):
+        super().setup(f, tb)
+        if self._current is not None:
+            for i, (frame, _) in enumerate(self.stack):
+                if frame is self._current.frame:
+                    self.curindex = i
+                    self.curframe = frame
+                    self.curframe_locals = frame.f_locals
+                    if hasattr(self, "set_convenience_variable"):
+                        self.set_convenience_variable(frame, "_frame", frame)
+            self._list_from_failure()
+
+    def _select_frame(self, number):
+        super()._select_frame(number)
+        self._list_from_failure()
+
+    def _list_from_failure(self):
+        line = self._handler_lines.get(self.curframe)
+        if line is not None:
+            self.lineno = max(0, line - 6)
+
+    def postcmd(self, stop, line):
+        if self._current is not None and self._current.outcome is not None:
+            return True
+        return super().postcmd(stop, line)
+
+    def do_continue(self, arg):
+        if self._current is None:
+            return super().do_continue(arg)
+        self._current.outcome = "continue"
+        return 1
+
+    def do_quit(self, arg):
+        if self._current is None:
+            return super().do_quit(arg)
+        self._current.outcome = "quit"
+        return 1
+
+    def do_EOF(self, arg):
+        if self._current is None:
+            return super().do_EOF(arg)
+        self.message("")
+        return self.do_quit(arg)
+
+    do_continue.__doc__ = """c(ont(inue))
+        Reload the edited source and call the failed function again with
+        the same arguments.  At a breakpoint, continue as usual."""
+    do_quit.__doc__ = """q(uit)
+        Let the exception propagate, as if hot-restart were not there."""
+    do_c = do_cont = do_continue
+    do_q = do_exit = do_quit
+
+    def arm(self, frame):
+        """Trace again from ``frame`` up, so breakpoints fire in the restarted code."""
+        self.reset()
+        self.quitting = False
+        while frame is not None:
+            frame.f_trace = self.trace_dispatch
+            self.botframe = frame
+            frame = frame.f_back
+        self._set_stopinfo(self.botframe, None, -1)
+        sys.settrace(self.trace_dispatch)
+
+
+_DEBUGGERS = {"pdb": _Debugger}
+
+
+class _Debuggers:
+    """The debugger instance, made on first use and kept for its breakpoints."""
+
+    def __init__(self):
+        self.instance = None
+        self.helped = False
+        self.warned_no_terminal = False
+
+    def get(self):
+        if self.instance is None:
+            factory = _DEBUGGERS.get(DEBUGGER.lower())
+            if factory is None:
+                sys.stderr.write(f"hot-restart: the debugger {DEBUGGER!r} is not supported; "
+                                 f"using pdb\n")
+                factory = _Debugger
+            self.instance = factory()
+        return self.instance
+
+
+_debuggers = _Debuggers()
+
+
+def _banner(session):
+    exc, d = session.exc, session.definition
+    name = d.qualname if d else session.frame.f_code.co_name
+    text = f"hot-restart: {type(exc).__name__} in {name}(): {exc}"
+    if PRINT_HELP_MESSAGE and not _debuggers.helped:
+        _debuggers.helped = True
+        text += (f"\nFix {_short(session.frame.f_code.co_filename)} in your editor, then type "
+                 f"c to reload it and call {name}() again with the same arguments;"
+                 f"\nq lets the error propagate, hot_restart.exit() ends the program.")
+    return text
+
+
+def _run_session(session):
+    """Hold the debugger until the user continues with good code, or gives up.
+
+    Returns True when the exception should propagate.
+    """
+    debugger = _debuggers.get()
+    trace = sys.gettrace()
+    sys.settrace(None)
+    banner = _banner(session)
+    with _registry.lock, _in_session(session):
+        while True:
+            session.outcome = None
+            debugger.run_session(session, banner)
+            if session.outcome != "continue":
+                break
+            if not RELOAD_ON_CONTINUE or session.definition is None:
+                break
+            result = _reload_definition(session.definition, session.frame.f_code)
+            message = _describe_reload(result)
+            if message:
+                debugger.message(message)
+            if not result.failed:
+                break
+            banner = f"hot-restart: still stopped in {session.definition.qualname}()"
+    if session.outcome == "exit":
+        raise SystemExit(session.exit_code)
+    if session.outcome == "continue":
+        if debugger.breaks:
+            debugger.arm(session.frame)
+        elif trace is not None:
+            sys.settrace(trace)
+        return False
+    if trace is not None:
+        sys.settrace(trace)
+    return True
+
+
+###############################################################################
+# Runtime hooks called by instrumented code
+###############################################################################
+
+class _Again(BaseException):
+    """Sent from a restarted call that failed again to the loop that started it."""
+
+
+def _propagate():
+    """Called in the ``except`` clause of every instrumented function."""
+    exc = sys.exc_info()[1]
+    frame = sys._getframe(1)
+    definition = _registry.owners.get(frame.f_code)
+    reason = _stop_decision(exc, definition)
+    if reason is not None:
+        if reason == "no terminal" and not _debuggers.warned_no_terminal:
+            _debuggers.warned_no_terminal = True
+            sys.stderr.write(f"hot-restart: stdin is not a terminal, so no debugger opens for "
+                             f"{type(exc).__name__}; it propagates as usual.\n")
+        return True
+    try:
+        return _run_session(_Session(frame, exc, definition))
+    except Exception as internal:  # a bug of ours must not change the program's fate
+        sys.stderr.write(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
+                         f"hot-restart: the original {type(exc).__name__} propagates; please "
+                         f"report this with the program that caused it.\n")
+        return True
+    finally:
+        del frame, exc
+
+
+def _restart_target(cells, frame):
+    """The function to call again: the current code, closing over the same cells."""
+    definition = _registry.owners.get(frame.f_code)
+    if definition is None or definition.code is None:
+        code = frame.f_code
+    else:
+        code = definition.code
+    closure = None
+    if code.co_freevars:
+        held = dict(zip(cells.__code__.co_freevars, cells.__closure__)) if cells else {}
+        closure = tuple(held[name] for name in code.co_freevars)
+    return types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
+
+
+def _again(cells, *args, **kwargs):
+    """Call the failed function again; loop while its restarts fail again."""
+    frame = sys._getframe(1)
+    if frame.f_back is not None and frame.f_back.f_code is _again.__code__:
+        raise _Again
+    while True:
+        fn = _restart_target(cells, frame)
+        try:
+            return fn(*args, **kwargs)
+        except _Again:
+            continue
+
+
+async def _again_async(cells, *args, **kwargs):
+    """The same as :func:`_again`, for coroutine functions."""
+    frame = sys._getframe(1)
+    outer = frame.f_back
+    if outer is not None and outer.f_code is _again_async.__code__:
+        raise _Again
+    while True:
+        fn = _restart_target(cells, frame)
+        try:
+            return await fn(*args, **kwargs)
+        except _Again:
+            continue
+
+
+def _super(owner, obj):
+    """``super()`` for reloaded code whose function has no ``__class__`` cell."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    for klass in cls.__mro__:
+        if klass.__qualname__ == owner:
+            return super(klass, obj)
+    raise ReloadException(f"cannot find the class {owner} of {obj!r} for super(); "
+                          f"restart the program to use super() here")
+
+
+_registry = _Registry()
+builtins.__dict__.update({_PROPAGATE: _propagate, _AGAIN: _again,
+                          _AGAIN_ASYNC: _again_async, _SUPER: _super})
+
+
+###############################################################################
+# Public API
+###############################################################################
+
+def _innermost(obj):
+    """The plain functions inside a decorated object, innermost first."""
+    found, seen = [], set()
+    todo = [obj]
+    while todo and len(seen) < 64:
+        item = todo.pop()
+        if id(item) in seen or item is None:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (staticmethod, classmethod)):
+            todo.append(item.__func__)
+        elif isinstance(item, property):
+            todo += [item.fget, item.fset, item.fdel]
+        elif isinstance(item, functools.cached_property):
+            todo.append(item.func)
+        elif isinstance(item, types.MethodType):
+            todo.append(item.__func__)
+        else:
+            if isinstance(item, types.FunctionType):
+                found.append(item)
+            try:  # read __dict__ directly: no user __getattr__ runs
+                todo.append(object.__getattribute__(item, "__dict__").get("__wrapped__"))
+            except (AttributeError, TypeError):
+                pass
+    return found
+
+
+def _skipped(obj):
+    return any(getattr(fn, _NO_WRAP_ATTR, False) for fn in _innermost(obj))
+
+
+def _wrap_functions(functions, propagated=()):
+    for fn in functions:
+        problem = _registry.instrument(fn, propagated)
+        if problem:
+            warnings.warn(f"hot-restart: {problem}", HotRestartWarning, stacklevel=4)
+
+
+def _enabled():
+    """``HOT_RESTART=0`` in the environment turns every wrap into a no-op."""
+    return os.environ.get("HOT_RESTART", "1") != "0"
+
+
+def wrap(fn=None, *, propagated_exceptions=()):
+    """Make ``fn`` open the debugger when it raises, and restart on continue.
+
+    Use it bare (``@wrap``) or with options (``@wrap(propagated_exceptions=
+    (KeyError,))``: those exceptions propagate without stopping).  The
+    function is instrumented in place and the same object is returned, so
+    every reference to it, taken before or after, runs the instrumented code.
+    For a decorated function (``functools.wraps`` chains, ``functools.cache``,
+    ``staticmethod``, ``classmethod``, ``property``) the innermost function
+    is instrumented.  A function with no source file is left as it is, with
+    a warning.
+    """
+    if fn is None:
+        return functools.partial(wrap, propagated_exceptions=propagated_exceptions)
+    if isinstance(fn, type):
+        return wrap_class(fn)
+    if _enabled():
+        _wrap_functions(_innermost(fn), propagated_exceptions)
+    return fn
+
+
+def wrap_class(cls):
+    """Wrap every method of ``cls``, and of the classes defined inside it.
+
+    Static methods, class methods and properties are included; methods
+    marked with :func:`no_wrap` are not.  Returns ``cls``.
+    """
+    if not _enabled():
+        return cls
+    functions = []
+    _collect_class(cls, functions)
+    _wrap_functions(functions)
+    return cls
+
+
+def _collect_class(cls, out):
+    for value in list(vars(cls).values()):
+        if isinstance(value, type):
+            if value.__qualname__.startswith(cls.__qualname__ + "."):
+                _collect_class(value, out)
+        elif not _skipped(value):
+            out += [fn for fn in _innermost(value)
+                    if fn.__qualname__.startswith(cls.__qualname__ + ".")]
+
+
+def wrap_module(module_or_name=None):
+    """Wrap every function and class defined in a module.
+
+    With no argument, the calling module.  Only what the module itself
+    defines is wrapped, not what it imported.  Costs about one compile of
+    the module's source, which is never executed.
+    """
+    if module_or_name is None:
+        module_or_name = sys._getframe(1).f_globals["__name__"]
+    module = (sys.modules[module_or_name] if isinstance(module_or_name, str)
+              else module_or_name)
+    if not _enabled():
+        return module
+    name = module.__name__
+    functions = []
+    for value in list(vars(module).values()):
+        if isinstance(value, type):
+            if getattr(value, "__module__", None) == name and not _skipped(value):
+                _collect_class(value, functions)
+        elif not _skipped(value):
+            functions += [fn for fn in _innermost(value)
+                          if getattr(fn, "__module__", None) == name]
+    _wrap_functions(functions)
+    return module
+
+
+def wrap_modules(pattern):
+    """Wrap every loaded module whose name matches the fnmatch ``pattern``."""
+    for name, module in list(sys.modules.items()):
+        if module is not None and fnmatch.fnmatchcase(name, pattern) and name != __name__:
+            wrap_module(module)
+
+
+def no_wrap(fn):
+    """Keep ``fn`` out of :func:`wrap_module` and :func:`wrap_class`."""
+    for inner in _innermost(fn) or [fn]:
+        setattr(inner, _NO_WRAP_ATTR, True)
+    try:
+        setattr(fn, _NO_WRAP_ATTR, True)
+    except (AttributeError, TypeError):
+        pass
+    return fn
+
+
+ignore = no_wrap
+
+_restarting = contextvars.ContextVar("hot_restart_restarting_module", default=False)
+
+
+def is_restarting_module():
+    """True while :func:`reload_module` re-executes a module's source."""
+    return _restarting.get()
+
+
+def reload_module(module_or_name=None):
+    """Run a module's source again, in a copy of its namespace.
+
+    With no argument: the module of the function stopped in the debugger,
+    or else the calling module.  When the run succeeds its names replace
+    the module's; when it raises, the module is left as it was.  Code that
+    must not run twice can test :func:`is_restarting_module`.
+    """
+    if module_or_name is None:
+        session = _session.get()
+        frame = session.frame if session else sys._getframe(1)
+        module_or_name = frame.f_globals["__name__"]
+    module = (sys.modules[module_or_name] if isinstance(module_or_name, str)
+              else module_or_name)
+    path = getattr(module, "__file__", None)
+    if not path:
+        raise ReloadException(f"module {module.__name__} has no source file to run again")
+    linecache.checkcache(path)
+    source = "".join(linecache.getlines(path))
+    code = compile(source, path, "exec", dont_inherit=True)
+    namespace = dict(vars(module))
+    token = _restarting.set(True)
+    try:
+        exec(code, namespace)
+    finally:
+        _restarting.reset(token)
+    vars(module).update(namespace)
+    wrap_module(module)
+    return module
+
+
+restart_module = reload_module
+
+
+def reraise():
+    """At the debugger prompt: stop and let the exception propagate."""
+    session = _session.get()
+    if session is None:
+        raise ReloadException("reraise() works only at the hot-restart debugger prompt")
+    session.outcome = "reraise"
+
+
+def exit(code=1):
+    """End the program.  At the debugger prompt, it ends once the prompt closes."""
+    session = _session.get()
+    if session is None:
+        raise SystemExit(code)
+    session.outcome = "exit"
+    session.exit_code = code
