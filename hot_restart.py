@@ -630,7 +630,10 @@ class _Registry:
         return found
 
     def instrument(self, fn, propagated=()):
-        """Give ``fn`` its instrumented code.  Returns a problem, or None."""
+        """Give ``fn`` its instrumented code.
+
+        Returns None, or the problem as a format string that takes the name.
+        """
         code = fn.__code__
         known = self.owners.get(code)
         if known is not None:
@@ -641,14 +644,14 @@ class _Registry:
         try:
             version = self.version(path, getattr(fn, "__globals__", None))
         except ReloadException:
-            return f"no source file for {fn.__qualname__} ({path})"
+            return f"no source file for {{}} ({path})"
         except (OSError, SyntaxError, ValueError) as exc:
-            return f"cannot read {path} ({exc})"
+            return f"cannot read the source of {{}} in {path} ({exc})"
         key = (fn.__qualname__, code.co_firstlineno)
         new = version.codes.get(key)
         if new is None or not _same_origin(code, new):
-            return (f"{path} has changed since {fn.__qualname__} was loaded, "
-                    f"so it is left as it is; restart the program to wrap it")
+            return (f"{path} has changed since {{}} was loaded (restart the program "
+                    f"to wrap it)")
         definition = self.owners[new]
         with self.lock:
             fn.__code__ = new
@@ -1235,11 +1238,20 @@ def _skipped(obj):
     return any(getattr(fn, _NO_WRAP_ATTR, False) for fn in _innermost(obj))
 
 
-def _wrap_functions(functions, propagated=()):
+def _wrap_functions(functions, propagated=(), wanted=None):
+    """Instrument ``functions``; one warning per file for those left as they are."""
+    problems = {}
     for fn in functions:
         problem = _registry.instrument(fn, propagated)
         if problem:
-            warnings.warn(f"hot-restart: {problem}", HotRestartWarning, stacklevel=4)
+            problems.setdefault(problem, []).append(fn.__qualname__)
+    if wanted is not None and not functions and callable(wanted):
+        name = getattr(wanted, "__qualname__", repr(wanted))
+        problems[f"{name} is not a Python function (a builtin?)"] = []
+    for problem, names in problems.items():
+        subject = ", ".join(names)
+        warnings.warn(f"hot-restart: {problem.format(subject)}; it is left as it is",
+                      HotRestartWarning, stacklevel=3)
 
 
 def _enabled():
@@ -1264,7 +1276,7 @@ def wrap(fn=None, *, propagated_exceptions=()):
     if isinstance(fn, type):
         return wrap_class(fn)
     if _enabled():
-        _wrap_functions(_innermost(fn), propagated_exceptions)
+        _wrap_functions(_innermost(fn), propagated_exceptions, wanted=fn)
     return fn
 
 

@@ -1,0 +1,20 @@
+import functools
+
+import hot_restart
+
+
+def make_scaler(factor, offset):
+    label = "scaled"
+
+    @functools.cache
+    def scale(x):
+        return label, x * factor / offset
+
+    return scale
+
+
+scale = make_scaler(4, 0)
+hot_restart.wrap(scale)
+print(scale(5))
+print(scale(5))
+print("cached", scale.cache_info().hits)

@@ -1,0 +1,119 @@
+"""End-to-end scenarios, driven in a real terminal the way a user would.
+
+Each folder under ``scenarios/`` is one scenario: the program as it starts
+(``main.py`` and any module beside it), the edits the user makes (a file
+``NAME.SUFFIX`` replaces ``NAME`` at ``edit SUFFIX``), and ``steps``, a
+script of what the user sees and types:
+
+    command CMD        how to start the program ({python} is this Python);
+                       the default is ``{python} main.py``
+    prompt             wait for the debugger prompt
+    expect REGEX       wait for output matching REGEX
+    send TEXT          type TEXT and Enter
+    ctrl-c             press Ctrl-C
+    edit SUFFIX        save the edited files
+    repeat N: A; B     do steps A and B, N times
+    exit CODE          wait for the program to end with status CODE
+    absent REGEX       the whole output must not match REGEX
+"""
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from conftest import ROOT
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+PROMPT = r"\(Pdb\) "
+TIMEOUT = 30
+
+
+def _scenarios():
+    return sorted(p.name for p in SCENARIOS.iterdir() if (p / "steps").exists())
+
+
+class Terminal:
+    def __init__(self, folder, command):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb",
+               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("HOT_RESTART", None)
+        env.pop("HOT_RESTART_DEBUGGER", None)
+        command = command.replace("{python}", sys.executable)
+        self.child = pexpect.spawn("/bin/sh", ["-c", "exec " + command], cwd=str(folder), env=env,
+                                   encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 200))
+        self.folder = folder
+        self.output = ""
+
+    def expect(self, pattern):
+        try:
+            self.child.expect(pattern)
+        except (pexpect.TIMEOUT, pexpect.EOF) as exc:
+            self.output += self.child.before or ""
+            raise AssertionError(f"waited for {pattern!r}; the program printed:\n"
+                                 f"{self.output}") from exc
+        after = self.child.after
+        self.output += self.child.before + (after if isinstance(after, str) else "")
+
+    def edit(self, suffix):
+        edited = sorted(self.folder.glob(f"*.{suffix}"))
+        assert edited, f"no files *.{suffix} in the scenario"
+        for path in edited:
+            target = path.with_suffix("")
+            shutil.copyfile(path, target)
+            # Editors save at least a tick later; make sure the stamp moves.
+            stat = target.stat()
+            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    def finish(self, code):
+        self.expect(pexpect.EOF)
+        self.child.close()
+        status = self.child.exitstatus
+        assert status == int(code), f"exit status {status}, wanted {code}:\n{self.output}"
+
+
+def _run_step(term, step):
+    verb, _, arg = step.strip().partition(" ")
+    if verb == "prompt":
+        term.expect(PROMPT)
+    elif verb == "expect":
+        term.expect(arg)
+    elif verb == "send":
+        term.child.sendline(arg)
+    elif verb == "ctrl-c":
+        term.child.sendintr()
+    elif verb == "edit":
+        term.edit(arg)
+    elif verb == "repeat":
+        count, _, body = arg.partition(":")
+        for _ in range(int(count)):
+            for inner in body.split(";"):
+                _run_step(term, inner)
+    elif verb == "exit":
+        term.finish(arg)
+    elif verb == "absent":
+        assert not re.search(arg, term.output, re.DOTALL), f"{arg!r} was printed:\n{term.output}"
+    else:
+        raise ValueError(f"unknown step {step!r}")
+
+
+@pytest.mark.parametrize("name", _scenarios())
+def test_scenario(name, tmp_path):
+    folder = tmp_path / name
+    shutil.copytree(SCENARIOS / name, folder)
+    steps = [line for line in (folder / "steps").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    command = "{python} main.py"
+    if steps[0].startswith("command "):
+        command = steps.pop(0).partition(" ")[2]
+    term = Terminal(folder, command)
+    try:
+        for step in steps:
+            _run_step(term, step)
+    finally:
+        term.child.close(force=True)
+    assert steps[-1].startswith(("exit", "absent")), "a scenario must check how it ends"
