@@ -516,8 +516,10 @@ def _fingerprint(code):
 def _same_origin(original, instrumented):
     """Does ``instrumented`` come from the same source as ``original``?
 
-    Instrumenting adds names and lines of its own, so the check is that
-    everything the running code has is still there.
+    Instrumenting only adds names, constants and positions of its own, so the
+    check is that everything the running code has is still there: its names,
+    constants and, where the interpreter records them, exact positions (on
+    3.10, lines).
     """
     if (original.co_name != instrumented.co_name
             or original.co_firstlineno != instrumented.co_firstlineno
@@ -525,10 +527,16 @@ def _same_origin(original, instrumented):
             or original.co_kwonlyargcount != instrumented.co_kwonlyargcount
             or original.co_freevars != instrumented.co_freevars):
         return False
-    lines = {line for _, _, line in instrumented.co_lines()}
+    if hasattr(original, "co_positions"):
+        where = lambda code: set(code.co_positions())  # noqa: E731
+    else:
+        where = lambda code: {line for _, _, line in code.co_lines()}  # noqa: E731
+    consts = lambda code: {(type(c), c) for c in code.co_consts  # noqa: E731
+                           if not isinstance(c, types.CodeType)}
     return (set(original.co_names) <= set(instrumented.co_names)
             and set(original.co_varnames) <= set(instrumented.co_varnames)
-            and {line for _, _, line in original.co_lines()} <= lines)
+            and consts(original) <= consts(instrumented)
+            and where(original) <= where(instrumented))
 
 
 ###############################################################################
@@ -853,7 +861,7 @@ def _replace_in_parent(definition, tree, old, new):
     qualname, sep, _ = definition.qualname.rpartition(".<locals>.")
     if not sep:
         return
-    for found, ordinal, node, _ in _definitions(tree):
+    for found, ordinal, _, _ in _definitions(tree):
         if found == qualname:
             parent = _registry.definitions.get((definition.path, found, ordinal))
             if parent is not None and parent.code is not None and old in parent.code.co_consts:

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
 from conftest import ROOT
 
 SCENARIOS = Path(__file__).parent / "scenarios"

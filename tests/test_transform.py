@@ -1,0 +1,266 @@
+"""In-process tests of the transformer: positions, free variables, mangling,
+and which parameters get a saved copy."""
+
+import ast
+import textwrap
+
+import pytest
+
+import hot_restart as hr
+
+SAMPLE = textwrap.dedent('''
+    import functools
+
+    def plain(a, b=2, *args, c, d=4, **kw):
+        """Docstring stays first."""
+        total = a + b
+        for x in args:
+            total += x
+        return total, c, d, kw
+
+    class Base:
+        def hello(self):
+            return "base"
+
+    class Child(Base):
+        __slots__ = ()
+
+        def hello(self):
+            return super().hello() + "!"
+
+        @staticmethod
+        def static(x):
+            return [y * 2 for y in range(x)]
+
+        @property
+        def prop(self):
+            return self.__secret
+
+        class Inner:
+            def deep(self, __x=1):
+                return self.__hidden, __x
+
+    def outer(n):
+        k = 10
+        def middle(m):
+            def inner(x):
+                nonlocal k
+                k += 1
+                return x + n + m + k
+            return inner
+        cache = functools.cache(lambda z: z + n)
+        return middle, cache
+
+    async def coro(a):
+        await something(a)
+        return a
+
+    def shadow(x):
+        x = 3
+        return [x for x in range(2)]
+
+    def local_class(a):
+        class Holder:
+            def get(self):
+                return a
+        return Holder
+''')
+
+
+def _compile(source, instrument):
+    tree = ast.parse(source, "sample.py")
+    if instrument:
+        hr._instrument_tree(tree)
+    return hr._function_codes(compile(tree, "sample.py", "exec", dont_inherit=True))
+
+
+@pytest.fixture(scope="module")
+def both():
+    return _compile(SAMPLE, False), _compile(SAMPLE, True)
+
+
+def test_every_function_is_found_at_its_line(both):
+    original, instrumented = both
+    assert set(original) == set(instrumented)
+    assert ("Child.Inner.deep", 30) in original
+    assert ("outer.<locals>.middle.<locals>.inner", 36) in original
+
+
+def _positions(code):
+    """Exact positions where recorded (3.11+), else lines."""
+    if hasattr(code, "co_positions"):
+        return {p for p in code.co_positions() if None not in p}
+    return {line for _, _, line in code.co_lines() if line}
+
+
+def test_positions_are_those_of_the_file(both):
+    original, instrumented = both
+    lines = SAMPLE.splitlines()
+    for key, code in original.items():
+        new = instrumented[key]
+        assert new.co_filename == "sample.py"
+        assert new.co_firstlineno == code.co_firstlineno
+        # every position the plain code has, the instrumented code has too
+        assert _positions(code) <= _positions(new), key
+        # and the instrumented code invents no line outside the definition
+        last = max(line for _, _, line in code.co_lines() if line)
+        new_lines = {line for _, _, line in new.co_lines() if line}
+        assert min(new_lines) >= code.co_firstlineno and max(new_lines) <= last, key
+        assert all(lines[line - 1].strip() for line in new_lines), key
+
+
+def test_free_variables_are_identical(both):
+    original, instrumented = both
+    for key, code in original.items():
+        assert instrumented[key].co_freevars == code.co_freevars, key
+        assert instrumented[key].co_cellvars == code.co_cellvars, key
+    assert original[("Child.hello", 18)].co_freevars == ("__class__",)
+    assert original[("outer.<locals>.middle.<locals>.inner", 36)].co_freevars == ("k", "m", "n")
+
+
+def test_private_names_are_mangled(both):
+    _, instrumented = both
+    assert "_Child__secret" in instrumented[("Child.prop", 25)].co_names
+    deep = instrumented[("Child.Inner.deep", 30)]
+    assert "_Inner__hidden" in deep.co_names
+    assert "_Inner__x" in deep.co_varnames
+
+
+def test_docstring_stays_first(both):
+    _, instrumented = both
+    assert instrumented[("plain", 4)].co_consts[0] == "Docstring stays first."
+
+
+def _rebound(source):
+    tree = ast.parse(textwrap.dedent(source))
+    fn = tree.body[0]
+    return set(hr._analyze(fn, {}).rebound)
+
+
+@pytest.mark.parametrize("source, expected", [
+    pytest.param("def f(a, b): return a + b", set(), id="none"),
+    pytest.param("def f(a, b): a = 1", {"a"}, id="assign"),
+    pytest.param("def f(a, b): b += 1", {"b"}, id="augmented"),
+    pytest.param("def f(a): del a", {"a"}, id="del"),
+    pytest.param("def f(a, b):\n for a in b: pass", {"a"}, id="for"),
+    pytest.param("def f(a, b):\n with b as a: pass", {"a"}, id="with"),
+    pytest.param("def f(a):\n try: pass\n except E as a: pass", {"a"}, id="except"),
+    pytest.param("def f(os, sys):\n import os\n from x import y as sys", {"os", "sys"},
+                 id="import"),
+    pytest.param("def f(a, b):\n match b:\n  case [a, *rest]: pass", {"a"}, id="match"),
+    pytest.param("def f(a, b):\n match b:\n  case {'k': 1, **a}: pass", {"a"},
+                 id="match-rest"),
+    pytest.param("def f(a, b):\n if (a := b): pass", {"a"}, id="walrus"),
+    pytest.param("def f(a, b): return [(a := y) for y in b]", {"a"}, id="walrus-in-comp"),
+    pytest.param("def f(a, b): return [a for a in b]", set(), id="comprehension-target"),
+    pytest.param("def f(a):\n def g():\n  a = 2\n return g", set(), id="nested-scope"),
+    pytest.param("def f(a):\n def a(): pass", {"a"}, id="def-name"),
+    pytest.param("def f(*args, **kw):\n args = ()\n kw = {}", {"args", "kw"}, id="star"),
+    pytest.param("def f(a, /, b, *, c): c = a", {"c"}, id="kwonly"),
+    pytest.param("def f(a):\n a.x = 1\n a[0] = 2", set(), id="attribute-not-rebinding"),
+])
+def test_rebound_parameters(source, expected):
+    assert _rebound(source) == expected
+
+
+def test_only_rebound_parameters_are_saved():
+    codes = _compile("def f(a, b, c):\n    b = a\n    return b + c\n", True)
+    saved = [n for n in codes[("f", 1)].co_varnames if n.startswith(hr._SAVED)]
+    assert saved == [hr._SAVED + "b"]
+
+
+def test_generators_are_left_alone():
+    source = "def gen(n):\n    yield n\n"
+    assert (_compile(source, True)[("gen", 1)].co_code
+            == _compile(source, False)[("gen", 1)].co_code)
+
+
+def test_restart_passes_the_original_arguments(monkeypatch, tmp_path):
+    """The restart path in-process: a mangled keyword-only argument, a rebound
+    parameter and *args all reach the second call as they were."""
+    path = tmp_path / "mod.py"
+    path.write_text(textwrap.dedent('''
+        calls = []
+
+        class Box:
+            def put(self, a, *rest, __key="k", **extra):
+                calls.append((a, rest, __key, extra))
+                a = "rebound"
+                if len(calls) == 1:
+                    raise ValueError("first call fails")
+                return a
+    '''))
+    namespace = {"__name__": "mod"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    hr.wrap_class(namespace["Box"])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    monkeypatch.setattr(hr, "_run_session", lambda session: False)  # as if "c"
+    assert namespace["Box"]().put(1, 2, 3, _Box__key="v", more=4) == "rebound"
+    first, second = namespace["calls"]
+    assert first == second == (1, (2, 3), "v", {"more": 4})
+
+
+def test_wrap_keeps_identity_and_reaches_the_innermost(tmp_path):
+    path = tmp_path / "deco.py"
+    path.write_text(textwrap.dedent('''
+        import functools
+
+        @functools.cache
+        def cached(x):
+            return x
+
+        def plain(x):
+            return x
+    '''))
+    namespace = {"__name__": "deco"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    cached, plain = namespace["cached"], namespace["plain"]
+    before = plain.__code__
+    assert hr.wrap(cached) is cached and hr.wrap(plain) is plain
+    assert plain.__code__ is not before and hr._PROPAGATE in plain.__code__.co_names
+    assert hr._PROPAGATE in cached.__wrapped__.__code__.co_names
+    assert cached(3) == 3 and plain(4) == 4
+
+
+def test_changed_file_is_not_used(tmp_path):
+    path = tmp_path / "stale.py"
+    path.write_text("def f(x):\n    return x + 1\n")
+    namespace = {"__name__": "stale"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    path.write_text("def f(x):\n    return x - 7\n")
+    before = namespace["f"].__code__
+    with pytest.warns(hr.HotRestartWarning, match="has changed since f was loaded"):
+        hr.wrap(namespace["f"])
+    assert namespace["f"].__code__ is before
+
+
+def test_off_switch(monkeypatch, tmp_path):
+    path = tmp_path / "off.py"
+    path.write_text("def f(x):\n    return x\n")
+    namespace = {"__name__": "off"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    monkeypatch.setenv("HOT_RESTART", "0")
+    before = namespace["f"].__code__
+    hr.wrap(namespace["f"])
+    assert namespace["f"].__code__ is before
+
+
+def test_no_wrap_is_skipped(tmp_path):
+    path = tmp_path / "skip.py"
+    path.write_text(textwrap.dedent('''
+        import hot_restart
+
+        class K:
+            @hot_restart.no_wrap
+            def skipped(self):
+                return 1
+
+            def wrapped(self):
+                return 2
+    '''))
+    namespace = {"__name__": "skip"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    K = namespace["K"]
+    hr.wrap_class(K)
+    assert hr._PROPAGATE not in K.skipped.__code__.co_names
+    assert hr._PROPAGATE in K.wrapped.__code__.co_names
