@@ -19,11 +19,11 @@ def load_trips():
 
 
 def mean_speed(trips):
-    speeds = []
+    speeds = {}
     for name, km, hours in trips:
         # Bug: the gym trip took no time.  Skip trips with hours == 0.
-        speeds.append(km / hours)
-    return sum(speeds) / len(speeds)
+        speeds[name] = km / hours
+    return sum(speeds.values()) / len(speeds)
 
 
 def main():
