@@ -96,6 +96,7 @@ _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
 ###############################################################################
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFS = {ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
@@ -105,6 +106,11 @@ def _first_line(node):
     return node.decorator_list[0].lineno if node.decorator_list else node.lineno
 
 
+_COMPOUND = {ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+             ast.ExceptHandler, ast.Match, ast.match_case} | (
+                 {ast.TryStar} if hasattr(ast, "TryStar") else set())
+
+
 def _nested_statements(body):
     """Yield the def and class statements of one scope, in source order.
 
@@ -112,15 +118,14 @@ def _nested_statements(body):
     scopes are not.
     """
     for node in body:
-        if isinstance(node, (ast.ClassDef,) + _FUNCS):
+        kind = type(node)
+        if kind in _DEFS:
             yield node
-            continue
-        for field in _BODIES:
-            inner = getattr(node, field, None)
-            if inner:
-                yield from _nested_statements(inner)
-        if isinstance(node, (ast.ExceptHandler, getattr(ast, "match_case", ()))):
-            yield from _nested_statements(node.body)
+        elif kind in _COMPOUND:
+            for field in _BODIES:
+                inner = getattr(node, field, None)
+                if inner:
+                    yield from _nested_statements(inner)
 
 
 def _definitions(tree):
@@ -188,14 +193,80 @@ class _Scope:
         return (self.loads - self.locals - self.declared_global) | self.declared_nonlocal
 
 
-def _analyze(fn, scopes):
-    """Fill ``scopes[fn]`` (and nested functions') with a :class:`_Scope`."""
-    args = fn.args
-    scope = _Scope(_param_names(args)) if not isinstance(fn, ast.ClassDef) else _Scope([])
+def _analyze(fn, scopes, deep=True):
+    """Fill ``scopes[fn]`` (and nested functions') with a :class:`_Scope`.
+
+    ``deep=False`` reads only statements and assignment targets: enough for
+    ``stores`` when the body has no walrus and no yield, and much faster.
+    ``loads`` then stays empty.
+    """
+    scope = _Scope(_param_names(fn.args))
     scopes[fn] = scope
-    stack = list(fn.body) if not isinstance(fn, ast.Lambda) else [fn.body]
-    _walk_scope(stack, scope, scopes)
+    if not deep:
+        _bind_statements(fn.body, scope)
+    elif isinstance(fn, ast.Lambda):
+        _walk_scope([fn.body], scope, scopes)
+    else:
+        _walk_scope(list(fn.body), scope, scopes)
     return scope
+
+
+_PATTERN_FIELDS = ("patterns", "kwd_patterns", "pattern")
+
+
+def _bind_statements(body, scope):
+    """What a body binds, from its statements and targets alone."""
+    stores = scope.stores
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is ast.Name:
+            stores.add(node.id)
+        elif kind in (ast.Tuple, ast.List):
+            stack.extend(node.elts)
+        elif kind is ast.Starred:
+            stack.append(node.value)
+        elif kind in _DEFS:
+            stores.add(node.name)
+        elif kind in (ast.Assign, ast.Delete):
+            stack.extend(node.targets)
+        elif kind in (ast.AugAssign, ast.AnnAssign):
+            stack.append(node.target)
+        elif kind in (ast.For, ast.AsyncFor):
+            stack.append(node.target)
+            stack.extend(node.body + node.orelse)
+        elif kind in (ast.With, ast.AsyncWith):
+            stack.extend(i.optional_vars for i in node.items if i.optional_vars)
+            stack.extend(node.body)
+        elif kind in (ast.Import, ast.ImportFrom):
+            stores.update(a.asname or a.name.partition(".")[0]
+                          for a in node.names if a.name != "*")
+        elif kind is ast.Global:
+            scope.declared_global.update(node.names)
+        elif kind is ast.Nonlocal:
+            scope.declared_nonlocal.update(node.names)
+        elif kind is ast.Match:
+            for case in node.cases:
+                stack.append(case.pattern)
+                stack.extend(case.body)
+        elif isinstance(node, ast.pattern):
+            for name in ("name", "rest"):
+                if getattr(node, name, None):
+                    stores.add(getattr(node, name))
+            for field in _PATTERN_FIELDS:
+                inner = getattr(node, field, None)
+                if isinstance(inner, list):
+                    stack.extend(inner)
+                elif inner is not None:
+                    stack.append(inner)
+        elif kind is ast.ExceptHandler:
+            if node.name:
+                stores.add(node.name)
+            stack.extend(node.body)
+        elif kind in _COMPOUND:
+            for field in _BODIES:
+                stack.extend(getattr(node, field, ()))
 
 
 def _walk_scope(stack, scope, scopes):
@@ -219,7 +290,6 @@ def _walk_scope(stack, scope, scopes):
             stores.add(node.name)
             stack.extend(node.decorator_list + node.bases + [k.value for k in node.keywords])
             inner = _Scope([])
-            scopes[node] = inner
             _walk_scope(list(node.body), inner, scopes)
             loads |= inner.loads - inner.declared_global
         elif kind in _COMPS:
@@ -309,6 +379,27 @@ def _at(node, pos):
     return node
 
 
+_LOAD, _STORE = ast.Load(), ast.Store()
+
+
+class _Maker:
+    """Builds generated nodes that all carry one position, without a walk."""
+
+    def __init__(self, lineno, col):
+        self.pos = {"lineno": lineno, "col_offset": col,
+                    "end_lineno": lineno, "end_col_offset": col}
+
+    def __call__(self, cls, **fields):
+        node = cls(**fields)
+        node.__dict__.update(self.pos)
+        return node
+
+    def name(self, id_, ctx=_LOAD):
+        node = ast.Name(id_, ctx)
+        node.__dict__.update(self.pos)
+        return node
+
+
 def _name(id_):
     return ast.Name(id=id_, ctx=ast.Load())
 
@@ -351,14 +442,9 @@ def _plan(fn, qualname, ancestors, scopes, keep_free=()):
             class_name = anc.name
         else:
             enclosing |= scopes[anc].locals
-    owner_parts = []
-    for anc in ancestors:
-        owner_parts.append(anc.name)
-        if not isinstance(anc, ast.ClassDef):
-            owner_parts.append("<locals>")
     if ancestors and isinstance(ancestors[-1], ast.ClassDef):
-        owner = ".".join(owner_parts)
-    cells = scope.free & enclosing
+        owner = qualname.rpartition(".")[0]
+    cells = scope.free & enclosing if enclosing else set()
     if class_name and scope.loads & {"super", "__class__"}:
         cells.add("__class__")
     cells |= set(keep_free)
@@ -379,7 +465,7 @@ def _instrument(fn, plan):
             except:
                 if propagate(): raise
             else:
-                return None
+                return None     # only if the body can fall off its end
             return again(lambda: (<cells>), saved.a, b, *args, **{"c": c}, **kw)
 
     The entry code takes the position of the first statement, the handler
@@ -390,44 +476,49 @@ def _instrument(fn, plan):
     """
     doc = _has_docstring(fn)
     head, body = fn.body[:doc], fn.body[doc:]
-    entry_pos = (body[0].lineno, body[0].col_offset)
-    last_pos = (body[-1].end_lineno, body[-1].col_offset)
-    def_pos = (fn.lineno, fn.col_offset)
+    at_entry = _Maker(body[0].lineno, body[0].col_offset)
+    at_end = _Maker(body[-1].end_lineno, body[-1].col_offset)
+    at_def = _Maker(fn.lineno, fn.col_offset)
     if plan.rewrite_super:
         _rewrite_super(body, fn, plan.owner)
     saved = {p: _SAVED + p for p in plan.saved}
-    entry = [_at(ast.Assign(targets=[ast.Name(id=s, ctx=ast.Store())], value=_name(p)),
-                 entry_pos) for p, s in saved.items()]
-    handler = ast.ExceptHandler(type=None, name=None, body=[
-        ast.If(test=ast.Call(func=_name(_PROPAGATE), args=[], keywords=[]),
-               body=[ast.Raise(exc=None, cause=None)], orelse=[])])
-    guarded = ast.Try(body=body, handlers=[_at(handler, def_pos)],
-                      orelse=[_at(ast.Return(value=ast.Constant(None)), last_pos)],
-                      finalbody=[])
+    entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
+             for p, s in saved.items()]
+    handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
+        at_def(ast.If, test=at_def(ast.Call, func=at_def.name(_PROPAGATE), args=[], keywords=[]),
+               body=[at_def(ast.Raise, exc=None, cause=None)], orelse=[])])
+    ends = isinstance(body[-1], (ast.Return, ast.Raise))
+    guarded = ast.Try(body=body, handlers=[handler],
+                      orelse=[] if ends else [
+                          at_end(ast.Return, value=at_end(ast.Constant, value=None))],
+                      finalbody=[], lineno=body[0].lineno, col_offset=body[0].col_offset,
+                      end_lineno=body[-1].end_lineno, end_col_offset=body[-1].end_col_offset)
     args = fn.args
-    value = lambda p: _name(saved.get(p, p))  # noqa: E731
-    cells = (ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None,
-                                           kwonlyargs=[], kw_defaults=[], kwarg=None,
-                                           defaults=[]),
-                        body=ast.Tuple(elts=[_name(c) for c in plan.cells], ctx=ast.Load()))
-             if plan.cells else ast.Constant(None))
+    value = lambda p: at_def.name(saved.get(p, p))  # noqa: E731
+    if plan.cells:
+        no_args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                kw_defaults=[], kwarg=None, defaults=[])
+        cells = at_def(ast.Lambda, args=no_args, body=at_def(
+            ast.Tuple, elts=[at_def.name(c) for c in plan.cells], ctx=_LOAD))
+    else:
+        cells = at_def(ast.Constant, value=None)
     positional = [cells] + [value(a.arg) for a in args.posonlyargs + args.args]
     if args.vararg:
-        positional.append(ast.Starred(value=value(args.vararg.arg), ctx=ast.Load()))
+        positional.append(at_def(ast.Starred, value=value(args.vararg.arg), ctx=_LOAD))
     keywords = []
     if args.kwonlyargs:
-        keywords.append(ast.keyword(arg=None, value=ast.Dict(
-            keys=[ast.Constant(_mangle(a.arg, plan.class_name)) for a in args.kwonlyargs],
+        keywords.append(at_def(ast.keyword, arg=None, value=at_def(
+            ast.Dict,
+            keys=[at_def(ast.Constant, value=_mangle(a.arg, plan.class_name))
+                  for a in args.kwonlyargs],
             values=[value(a.arg) for a in args.kwonlyargs])))
     if args.kwarg:
-        keywords.append(ast.keyword(arg=None, value=value(args.kwarg.arg)))
+        keywords.append(at_def(ast.keyword, arg=None, value=value(args.kwarg.arg)))
     is_async = isinstance(fn, ast.AsyncFunctionDef)
-    call = ast.Call(func=_name(_AGAIN_ASYNC if is_async else _AGAIN),
-                    args=positional, keywords=keywords)
-    again = ast.Return(value=ast.Await(value=call) if is_async else call)
-    guarded.lineno, guarded.col_offset = entry_pos
-    guarded.end_lineno, guarded.end_col_offset = body[-1].end_lineno, body[-1].end_col_offset
-    fn.body = head + entry + [guarded, _at(again, def_pos)]
+    call = at_def(ast.Call, func=at_def.name(_AGAIN_ASYNC if is_async else _AGAIN),
+                  args=positional, keywords=keywords)
+    again = at_def(ast.Return, value=at_def(ast.Await, value=call) if is_async else call)
+    fn.body = head + entry + [guarded, again]
 
 
 def _rewrite_super(body, fn, owner):
@@ -458,10 +549,16 @@ def _walk_own_scope(body):
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _instrument_tree(tree):
+_NEEDS_DEEP = ("yield", ":=", "super", "__class__")
+
+
+def _instrument_tree(tree, lines=None):
     """Instrument every function in ``tree`` in place.
 
-    Returns ``{(qualname, first_line): (ordinal, node)}`` for all definitions.
+    With the source ``lines``, a function whose text has no yield, walrus or
+    ``super`` and that is not nested in another function is analysed from
+    its statements only.  Returns ``{(qualname, first_line): (ordinal, node)}``
+    for all definitions.
     """
     scopes = {}
     index = {}
@@ -470,7 +567,11 @@ def _instrument_tree(tree):
         if isinstance(node, ast.ClassDef):
             continue
         if node not in scopes:
-            _analyze(node, scopes)
+            deep = lines is None or any(isinstance(a, _FUNCS) for a in ancestors)
+            if not deep:
+                text = "".join(lines[node.lineno - 1:node.end_lineno])
+                deep = any(word in text for word in _NEEDS_DEEP)
+            _analyze(node, scopes, deep)
         if _instrumentable(node, scopes[node]):
             _instrument(node, _plan(node, qualname, ancestors, scopes))
     return index
@@ -570,12 +671,33 @@ class _Definition:
 
 
 class _FileVersion:
-    """One version of a source file, parsed, instrumented and compiled once."""
+    """One version of a source file, parsed, instrumented and compiled once.
+
+    ``older_than_process``: the file was last written before this process
+    started, so the code running from it was compiled from this very text,
+    and the per-function check against the running code can be skipped.
+    """
 
     def __init__(self, path, stamp, lines, codes, index):
         self.path, self.stamp, self.lines = path, stamp, lines
         self.codes = codes      # {(qualname, first_line): code}
         self.index = index      # {(qualname, first_line): (ordinal, default texts)}
+        started = _process_start()
+        self.older_than_process = (stamp is not None and started is not None
+                                   and stamp[0] / 1e9 < started - 2)
+
+
+@functools.lru_cache(maxsize=None)
+def _process_start():
+    """When this process started, in seconds since the epoch (Linux), else None."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return None
 
 
 def _stamp(path):
@@ -596,15 +718,16 @@ class _Registry:
     """Everything hot-restart knows: files, definitions and the code they run.
 
     ``versions``: the last compiled version of each file.  ``definitions``:
-    ``{(path, qualname, ordinal): _Definition}``.  ``owners``: every
-    instrumented code object, old or current, mapped to its definition, so a
-    frame still running old code is still recognised.
+    ``{(path, qualname, ordinal): _Definition}``.  ``owner(code)``: every
+    instrumented code object, old or current, leads to its definition (by
+    identity, for as long as the code lives), so a frame still running old
+    code is still recognised.
     """
 
     def __init__(self):
         self.versions = {}
         self.definitions = {}
-        self.owners = weakref.WeakKeyDictionary()
+        self._owners = {}
         self.lock = threading.RLock()
 
     def version(self, path, module_globals=None):
@@ -619,16 +742,27 @@ class _Registry:
             raise ReloadException(f"no source for {path}")
         source = "".join(lines)
         tree = ast.parse(source, path)
-        index = _instrument_tree(tree)
+        index = _instrument_tree(tree, lines)
         module = compile(tree, path, "exec", flags=_future_flags(tree), dont_inherit=True)
         codes = _function_codes(module)
         version = _FileVersion(path, stamp, lines, codes, {})
         for key, code in codes.items():
             ordinal, node = index[key]
             version.index[key] = (ordinal, _default_texts(lines, node))
-            self.owners[code] = self.definition(path, key[0], ordinal)
+            self.own(code, self.definition(path, key[0], ordinal))
         self.versions[path] = version
         return version
+
+    def own(self, code, definition):
+        """Remember that ``code`` runs ``definition``, for as long as the code lives."""
+        key = id(code)
+        self._owners[key] = (weakref.ref(code, lambda _, key=key: self._owners.pop(key, None)),
+                             definition)
+
+    def owner(self, code):
+        """The definition that ``code`` is a version of, or None."""
+        entry = self._owners.get(id(code))
+        return entry[1] if entry is not None and entry[0]() is code else None
 
     def definition(self, path, qualname, ordinal):
         key = (path, qualname, ordinal)
@@ -643,7 +777,7 @@ class _Registry:
         Returns None, or the problem as a format string that takes the name.
         """
         code = fn.__code__
-        known = self.owners.get(code)
+        known = self.owner(code)
         if known is not None:
             known.functions.add(fn)
             known.propagated = tuple(propagated) or known.propagated
@@ -657,10 +791,10 @@ class _Registry:
             return f"cannot read the source of {{}} in {path} ({exc})"
         key = (fn.__qualname__, code.co_firstlineno)
         new = version.codes.get(key)
-        if new is None or not _same_origin(code, new):
+        if new is None or not (version.older_than_process or _same_origin(code, new)):
             return (f"{path} has changed since {{}} was loaded (restart the program "
                     f"to wrap it)")
-        definition = self.owners[new]
+        definition = self.owner(new)
         with self.lock:
             fn.__code__ = new
             definition.code = new
@@ -845,7 +979,7 @@ def _reload_definition(definition, running):
         return _Reload(definition, "refused",
                        f"a default value of {definition.qualname} failed: "
                        f"{type(exc).__name__}: {exc}; the old code is kept")
-    _registry.owners[code] = definition
+    _registry.own(code, definition)
     definition.assign(code)
     _replace_in_parent(definition, tree, old, code)
     for fn, (defaults, kwdefaults, texts) in updates:
@@ -867,7 +1001,7 @@ def _replace_in_parent(definition, tree, old, new):
             if parent is not None and parent.code is not None and old in parent.code.co_consts:
                 consts = tuple(new if c is old else c for c in parent.code.co_consts)
                 replaced = parent.code.replace(co_consts=consts)
-                _registry.owners[replaced] = parent
+                _registry.own(replaced, parent)
                 parent.assign(replaced)
                 return
 
@@ -1136,7 +1270,7 @@ def _propagate():
     """Called in the ``except`` clause of every instrumented function."""
     exc = sys.exc_info()[1]
     frame = sys._getframe(1)
-    definition = _registry.owners.get(frame.f_code)
+    definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, definition)
     if reason is not None:
         if reason == "no terminal" and not _debuggers.warned_no_terminal:
@@ -1157,7 +1291,7 @@ def _propagate():
 
 def _restart_target(cells, frame):
     """The function to call again: the current code, closing over the same cells."""
-    definition = _registry.owners.get(frame.f_code)
+    definition = _registry.owner(frame.f_code)
     if definition is None or definition.code is None:
         code = frame.f_code
     else:
@@ -1221,7 +1355,8 @@ def _innermost(obj):
     todo = [obj]
     while todo and len(seen) < 64:
         item = todo.pop()
-        if id(item) in seen or item is None:
+        if id(item) in seen or item is None or not callable(item) and not isinstance(
+                item, (staticmethod, classmethod, property, functools.cached_property)):
             continue
         seen.add(id(item))
         if isinstance(item, (staticmethod, classmethod)):
@@ -1242,8 +1377,14 @@ def _innermost(obj):
     return found
 
 
-def _skipped(obj):
-    return any(getattr(fn, _NO_WRAP_ATTR, False) for fn in _innermost(obj))
+def _functions_of(value, belongs):
+    """The functions inside ``value`` that ``belongs`` accepts; none if marked no_wrap."""
+    if isinstance(value, type):
+        return []
+    found = _innermost(value)
+    if any(getattr(fn, _NO_WRAP_ATTR, False) for fn in found):
+        return []
+    return [fn for fn in found if belongs(fn)]
 
 
 def _wrap_functions(functions, propagated=(), wanted=None):
@@ -1303,13 +1444,14 @@ def wrap_class(cls):
 
 
 def _collect_class(cls, out):
+    if _NO_WRAP_ATTR in vars(cls):
+        return
+    prefix = cls.__qualname__ + "."
     for value in list(vars(cls).values()):
-        if isinstance(value, type):
-            if value.__qualname__.startswith(cls.__qualname__ + "."):
-                _collect_class(value, out)
-        elif not _skipped(value):
-            out += [fn for fn in _innermost(value)
-                    if fn.__qualname__.startswith(cls.__qualname__ + ".")]
+        if isinstance(value, type) and value.__qualname__.startswith(prefix):
+            _collect_class(value, out)
+        else:
+            out += _functions_of(value, lambda fn: fn.__qualname__.startswith(prefix))
 
 
 def wrap_module(module_or_name=None):
@@ -1329,11 +1471,10 @@ def wrap_module(module_or_name=None):
     functions = []
     for value in list(vars(module).values()):
         if isinstance(value, type):
-            if getattr(value, "__module__", None) == name and not _skipped(value):
+            if getattr(value, "__module__", None) == name:
                 _collect_class(value, functions)
-        elif not _skipped(value):
-            functions += [fn for fn in _innermost(value)
-                          if getattr(fn, "__module__", None) == name]
+        else:
+            functions += _functions_of(value, lambda fn: fn.__module__ == name)
     _wrap_functions(functions)
     return module
 
