@@ -12,6 +12,10 @@ script of what the user sees and types:
     send TEXT          type TEXT and Enter
     ctrl-c             press Ctrl-C
     edit SUFFIX        save the edited files
+    replace FILE: OLD => NEW
+                       edit FILE in place, replacing the text OLD by NEW
+                       (\\n stands for a line break)
+    example FILE       (before the program starts) copy examples/FILE in
     repeat N: A; B     do steps A and B, N times
     exit CODE          wait for the program to end with status CODE
     absent REGEX       the whole output must not match REGEX
@@ -62,11 +66,22 @@ class Terminal:
         edited = sorted(self.folder.glob(f"*.{suffix}"))
         assert edited, f"no files *.{suffix} in the scenario"
         for path in edited:
-            target = path.with_suffix("")
-            shutil.copyfile(path, target)
-            # Editors save at least a tick later; make sure the stamp moves.
-            stat = target.stat()
-            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+            self.save(path.with_suffix(""), path.read_text())
+
+    def replace(self, arg):
+        name, _, change = arg.partition(": ")
+        old, _, new = change.replace("\\n", "\n").partition(" => ")
+        target = self.folder / name
+        text = target.read_text()
+        assert old in text, f"{old!r} is not in {name}"
+        self.save(target, text.replace(old, new))
+
+    @staticmethod
+    def save(target, text):
+        target.write_text(text)
+        # Editors save at least a tick later; make sure the stamp moves.
+        stat = target.stat()
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
     def finish(self, code):
         self.expect(pexpect.EOF)
@@ -87,6 +102,8 @@ def _run_step(term, step):
         term.child.sendintr()
     elif verb == "edit":
         term.edit(arg)
+    elif verb == "replace":
+        term.replace(arg)
     elif verb == "repeat":
         count, _, body = arg.partition(":")
         for _ in range(int(count)):
@@ -107,8 +124,12 @@ def test_scenario(name, tmp_path):
     steps = [line for line in (folder / "steps").read_text().splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     command = "{python} main.py"
-    if steps[0].startswith("command "):
-        command = steps.pop(0).partition(" ")[2]
+    while steps[0].startswith(("command ", "example ")):
+        verb, _, arg = steps.pop(0).partition(" ")
+        if verb == "example":
+            shutil.copyfile(ROOT / "examples" / arg, folder / arg)
+        else:
+            command = arg
     term = Terminal(folder, command)
     try:
         for step in steps:

@@ -264,3 +264,23 @@ def test_no_wrap_is_skipped(tmp_path):
     hr.wrap_class(K)
     assert hr._PROPAGATE not in K.skipped.__code__.co_names
     assert hr._PROPAGATE in K.wrapped.__code__.co_names
+
+
+def test_no_wrap_on_a_class_keeps_it_out_of_wrap_module(tmp_path, monkeypatch):
+    path = tmp_path / "skipmod.py"
+    path.write_text(textwrap.dedent('''
+        import hot_restart
+
+        @hot_restart.no_wrap
+        class Kept:
+            def method(self):
+                return 1
+
+        def wrapped():
+            return 2
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import skipmod
+    hr.wrap_module(skipmod)
+    assert hr._PROPAGATE not in skipmod.Kept.method.__code__.co_names
+    assert hr._PROPAGATE in skipmod.wrapped.__code__.co_names
