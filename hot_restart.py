@@ -31,7 +31,9 @@ import contextvars
 import copy
 import fnmatch
 import functools
+import importlib.util
 import linecache
+import marshal
 import os
 import pdb
 import sys
@@ -678,8 +680,8 @@ class _FileVersion:
     and the per-function check against the running code can be skipped.
     """
 
-    def __init__(self, path, stamp, lines, codes, index):
-        self.path, self.stamp, self.lines = path, stamp, lines
+    def __init__(self, path, stamp, codes, index):
+        self.path, self.stamp = path, stamp
         self.codes = codes      # {(qualname, first_line): code}
         self.index = index      # {(qualname, first_line): (ordinal, default texts)}
         started = _process_start()
@@ -706,6 +708,49 @@ def _stamp(path):
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
+
+
+#: Instrumented code is cached beside the interpreter's own .pyc files, under
+#: this tag, keyed by the source file's modification time and size.
+_CACHE_TAG = "hotrestart" + __version__.replace(".", "")
+
+
+def _cache_path(path):
+    try:
+        return importlib.util.cache_from_source(path, optimization=_CACHE_TAG)
+    except (NotImplementedError, ValueError):
+        return None
+
+
+def _load_cached(path, stamp):
+    """``(module code, index)`` from the cache, if it is there for this ``stamp``."""
+    cache = _cache_path(path) if stamp is not None else None
+    if cache is None:
+        return None
+    try:
+        with open(cache, "rb") as f:
+            data = f.read()
+        if data[:4] != importlib.util.MAGIC_NUMBER:
+            return None
+        saved, module, index = marshal.loads(data[4:])
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return (module, index) if tuple(saved) == stamp else None
+
+
+def _store_cached(path, stamp, module, index):
+    """Write the cache entry; like the interpreter's .pyc, never fail over it."""
+    cache = _cache_path(path) if stamp is not None else None
+    if cache is None or sys.dont_write_bytecode:
+        return
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        temporary = f"{cache}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as f:
+            f.write(importlib.util.MAGIC_NUMBER + marshal.dumps((stamp, module, index)))
+        os.replace(temporary, cache)
+    except (OSError, ValueError):
+        pass
 
 
 def _default_texts(lines, fn):
@@ -736,22 +781,32 @@ class _Registry:
         current = self.versions.get(path)
         if current is not None and current.stamp == stamp and stamp is not None:
             return current
+        cached = _load_cached(path, stamp)
+        if cached is None:
+            module, index = self._compile(path, module_globals)
+            _store_cached(path, stamp, module, index)
+        else:
+            module, index = cached
+        codes = _function_codes(module)
+        version = _FileVersion(path, stamp, codes, index)
+        for key, code in codes.items():
+            self.own(code, self.definition(path, key[0], index[key][0]))
+        self.versions[path] = version
+        return version
+
+    @staticmethod
+    def _compile(path, module_globals):
+        """Parse, instrument and compile ``path``: ``(module code, index)``."""
         linecache.checkcache(path)
         lines = linecache.getlines(path, module_globals)
         if not lines:
             raise ReloadException(f"no source for {path}")
-        source = "".join(lines)
-        tree = ast.parse(source, path)
-        index = _instrument_tree(tree, lines)
+        tree = ast.parse("".join(lines), path)
+        nodes = _instrument_tree(tree, lines)
         module = compile(tree, path, "exec", flags=_future_flags(tree), dont_inherit=True)
-        codes = _function_codes(module)
-        version = _FileVersion(path, stamp, lines, codes, {})
-        for key, code in codes.items():
-            ordinal, node = index[key]
-            version.index[key] = (ordinal, _default_texts(lines, node))
-            self.own(code, self.definition(path, key[0], ordinal))
-        self.versions[path] = version
-        return version
+        index = {key: (ordinal, _default_texts(lines, node))
+                 for key, (ordinal, node) in nodes.items() if not isinstance(node, ast.ClassDef)}
+        return module, index
 
     def own(self, code, definition):
         """Remember that ``code`` runs ``definition``, for as long as the code lives."""

@@ -2,6 +2,7 @@
 and which parameters get a saved copy."""
 
 import ast
+import os
 import textwrap
 
 import pytest
@@ -284,3 +285,36 @@ def test_no_wrap_on_a_class_keeps_it_out_of_wrap_module(tmp_path, monkeypatch):
     hr.wrap_module(skipmod)
     assert hr._PROPAGATE not in skipmod.Kept.method.__code__.co_names
     assert hr._PROPAGATE in skipmod.wrapped.__code__.co_names
+
+
+def test_instrumented_code_is_cached_beside_the_pyc(tmp_path, monkeypatch):
+    path = tmp_path / "cachedmod.py"
+    path.write_text("def f(x):\n    return x * 2\n")
+
+    def load(name):
+        namespace = {"__name__": name}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        return namespace["f"]
+
+    monkeypatch.setattr(hr.sys, "dont_write_bytecode", False)
+    first = load("first")
+    hr.wrap(first)
+    cache = hr._cache_path(str(path))
+    assert cache.startswith(str(tmp_path / "__pycache__")) and os.path.exists(cache)
+
+    # a fresh process would find it: no parse, no compile
+    hr._registry.versions.pop(str(path))
+    monkeypatch.setattr(hr._Registry, "_compile", staticmethod(
+        lambda *a: pytest.fail("compiled although the cache was fresh")))
+    second = load("second")
+    hr.wrap(second)
+    assert hr._PROPAGATE in second.__code__.co_names and second(4) == 8
+
+    # an edited file is compiled again
+    monkeypatch.undo()
+    path.write_text("def f(x):\n    return x * 3\n")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    third = load("third")
+    hr.wrap(third)
+    assert third(4) == 12 and hr._PROPAGATE in third.__code__.co_names
