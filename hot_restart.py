@@ -41,6 +41,7 @@ import threading
 import types
 import warnings
 import weakref
+import zlib
 from contextlib import contextmanager
 
 __version__ = "0.3.0"
@@ -710,9 +711,16 @@ def _stamp(path):
     return (st.st_mtime_ns, st.st_size)
 
 
+def _cache_tag():
+    """Names the cache of this very copy of hot-restart, so that an edited
+    or upgraded hot_restart.py never reads code instrumented by another."""
+    stamp = _stamp(__file__) or (0, 0)
+    return "hotrestart" + format(zlib.crc32(repr((__version__, stamp)).encode()), "08x")
+
+
 #: Instrumented code is cached beside the interpreter's own .pyc files, under
 #: this tag, keyed by the source file's modification time and size.
-_CACHE_TAG = "hotrestart" + __version__.replace(".", "")
+_CACHE_TAG = _cache_tag()
 
 
 def _cache_path(path):
