@@ -411,8 +411,9 @@ class _Plan:
     """How to instrument one function: a plain value object.
 
     ``cells`` are the free variables the restart must carry over; ``saved``
-    the parameters the body rebinds, copied at entry; ``class_name`` the
-    nearest enclosing class, for mangling; ``owner`` the qualified name of
+    the parameters the body rebinds, copied at entry (under their mangled
+    names, as the frame knows them); ``class_name`` the nearest enclosing
+    class, for mangling; ``owner`` the qualified name of
     the class whose ``super()`` a reload may need to rewrite.
     """
 
@@ -469,10 +470,12 @@ def _instrument(fn, plan):
                 if propagate(): raise
             else:
                 return None     # only if the body can fall off its end
-            return again(lambda: (<cells>), saved.a, b, *args, **{"c": c}, **kw)
+            return again(lambda: (<cells>))
 
-    The entry code takes the position of the first statement, the handler
-    and the restart the position of the ``def`` line, so tracebacks, pdb
+    ``again`` reads the arguments from the failed frame (the saved copy
+    where there is one); the lambda, only there for a closure, hands it the
+    cells.  The entry code takes the position of the first statement, the
+    handler and the restart the position of the ``def`` line, so tracebacks, pdb
     and coverage see the user's own lines.  The restart runs outside the
     ``except`` clause: the failed exception is released first and is not
     chained to a later one.
@@ -484,7 +487,7 @@ def _instrument(fn, plan):
     at_def = _Maker(fn.lineno, fn.col_offset)
     if plan.rewrite_super:
         _rewrite_super(body, fn, plan.owner)
-    saved = {p: _SAVED + p for p in plan.saved}
+    saved = {p: _SAVED + _mangle(p, plan.class_name) for p in plan.saved}
     entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
              for p, s in saved.items()]
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
@@ -496,8 +499,6 @@ def _instrument(fn, plan):
                           at_end(ast.Return, value=at_end(ast.Constant, value=None))],
                       finalbody=[], lineno=body[0].lineno, col_offset=body[0].col_offset,
                       end_lineno=body[-1].end_lineno, end_col_offset=body[-1].end_col_offset)
-    args = fn.args
-    value = lambda p: at_def.name(saved.get(p, p))  # noqa: E731
     if plan.cells:
         no_args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
                                 kw_defaults=[], kwarg=None, defaults=[])
@@ -505,21 +506,9 @@ def _instrument(fn, plan):
             ast.Tuple, elts=[at_def.name(c) for c in plan.cells], ctx=_LOAD))
     else:
         cells = at_def(ast.Constant, value=None)
-    positional = [cells] + [value(a.arg) for a in args.posonlyargs + args.args]
-    if args.vararg:
-        positional.append(at_def(ast.Starred, value=value(args.vararg.arg), ctx=_LOAD))
-    keywords = []
-    if args.kwonlyargs:
-        keywords.append(at_def(ast.keyword, arg=None, value=at_def(
-            ast.Dict,
-            keys=[at_def(ast.Constant, value=_mangle(a.arg, plan.class_name))
-                  for a in args.kwonlyargs],
-            values=[value(a.arg) for a in args.kwonlyargs])))
-    if args.kwarg:
-        keywords.append(at_def(ast.keyword, arg=None, value=value(args.kwarg.arg)))
     is_async = isinstance(fn, ast.AsyncFunctionDef)
     call = at_def(ast.Call, func=at_def.name(_AGAIN_ASYNC if is_async else _AGAIN),
-                  args=positional, keywords=keywords)
+                  args=[cells], keywords=[])
     again = at_def(ast.Return, value=at_def(ast.Await, value=call) if is_async else call)
     fn.body = head + entry + [guarded, again]
 
@@ -1366,11 +1355,37 @@ def _restart_target(cells, frame):
     return types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
 
 
-def _again(cells, *args, **kwargs):
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
+
+
+def _arguments(frame):
+    """The arguments the failed call received, read from its frame."""
+    code = frame.f_code
+    values = frame.f_locals
+    names = code.co_varnames
+    n_positional, n_keyword = code.co_argcount, code.co_kwonlyargcount
+
+    def value(name):
+        saved = _SAVED + name
+        return values[saved] if saved in values else values[name]
+
+    args = [value(name) for name in names[:n_positional]]
+    kwargs = {name: value(name) for name in names[n_positional:n_positional + n_keyword]}
+    extra = n_positional + n_keyword
+    if code.co_flags & _CO_VARARGS:
+        args += value(names[extra])
+        extra += 1
+    if code.co_flags & _CO_VARKEYWORDS:
+        kwargs.update(value(names[extra]))
+    return args, kwargs
+
+
+def _again(cells):
     """Call the failed function again; loop while its restarts fail again."""
     frame = sys._getframe(1)
     if frame.f_back is not None and frame.f_back.f_code is _again.__code__:
         raise _Again
+    args, kwargs = _arguments(frame)
     while True:
         fn = _restart_target(cells, frame)
         try:
@@ -1379,12 +1394,13 @@ def _again(cells, *args, **kwargs):
             continue
 
 
-async def _again_async(cells, *args, **kwargs):
+async def _again_async(cells):
     """The same as :func:`_again`, for coroutine functions."""
     frame = sys._getframe(1)
     outer = frame.f_back
     if outer is not None and outer.f_code is _again_async.__code__:
         raise _Again
+    args, kwargs = _arguments(frame)
     while True:
         fn = _restart_target(cells, frame)
         try:
