@@ -50,16 +50,21 @@ __all__ = [
     "wrap", "wrap_class", "wrap_module", "wrap_modules", "no_wrap", "ignore",
     "reload_module", "restart_module", "is_restarting_module",
     "reraise", "exit", "ReloadException", "HotRestartWarning",
-    "RELOAD_ON_CONTINUE", "PRINT_HELP_MESSAGE", "DEBUGGER",
+    "reload", "RELOAD_ON_CONTINUE", "RELOAD_ALL_ON_CONTINUE", "PRINT_HELP_MESSAGE",
+    "DEBUGGER",
 ]
 
 ###############################################################################
 # Settings and errors
 ###############################################################################
 
-#: On continue, recompile the crashed function from its file before calling
-#: it again.  When false, continue simply runs the same code again.
+#: On continue, recompile what changed before calling the failed function
+#: again.  When false, continue simply runs the same code again.
 RELOAD_ON_CONTINUE = True
+
+#: On continue, reload every changed file that holds wrapped code, not just
+#: the function that failed: the fix is often in a helper, or in two files.
+RELOAD_ALL_ON_CONTINUE = True
 
 #: Print how to continue, the first time the debugger opens.
 PRINT_HELP_MESSAGE = True
@@ -86,6 +91,7 @@ _PROPAGATE = "@hot_restart.propagate"
 _AGAIN = "@hot_restart.again"
 _AGAIN_ASYNC = "@hot_restart.again_async"
 _SUPER = "@hot_restart.super"
+_TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
 
 # Exceptions that are part of normal control flow and always propagate.
@@ -138,18 +144,17 @@ def _definitions(tree):
     property's getter and setter, a conditional definition): it counts the
     earlier ones.  Outer definitions come before the ones they contain.
     """
-    counts = {}
+    return _definitions_in(tree.body, "", (), {})
 
-    def visit(body, prefix, ancestors):
-        for node in _nested_statements(body):
-            qualname = prefix + node.name
-            ordinal = counts.get(qualname, 0)
-            counts[qualname] = ordinal + 1
-            yield qualname, ordinal, node, ancestors
-            sep = ".<locals>." if isinstance(node, _FUNCS) else "."
-            yield from visit(node.body, qualname + sep, ancestors + (node,))
 
-    yield from visit(tree.body, "", ())
+def _definitions_in(body, prefix, ancestors, counts):
+    for node in _nested_statements(body):
+        qualname = prefix + node.name
+        ordinal = counts.get(qualname, 0)
+        counts[qualname] = ordinal + 1
+        yield qualname, ordinal, node, ancestors
+        sep = ".<locals>." if isinstance(node, _FUNCS) else "."
+        yield from _definitions_in(node.body, qualname + sep, ancestors + (node,), counts)
 
 
 def _param_names(args):
@@ -368,6 +373,55 @@ def _segment(lines, node):
     return b"".join(chunk).decode(errors="replace")
 
 
+def _crc(text):
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _outline(tree, lines):
+    """What one version of a file defines, small enough to keep instead of its AST.
+
+    Returns ``(defs, statements)``.  ``defs`` maps ``(qualname, ordinal)`` to
+    ``(kind, parent, first_line, text, head)``: ``kind`` is ``"def"`` or
+    ``"class"``, ``parent`` the enclosing definition's key or None, ``text``
+    a CRC of the definition's lines and ``head`` of its decorators (and a
+    class's bases).  ``statements`` maps each body (None for the module, a
+    class's key for a class) to ``[(crc, line), ...]`` for its statements
+    that are not definitions.  Both are plain data, cached with the code.
+    """
+    defs, keys = {}, {}
+    statements = {None: _plain_statements(tree.body, lines)}
+    for qualname, ordinal, node, ancestors in _definitions(tree):
+        key = (qualname, ordinal)
+        keys[id(node)] = key
+        is_class = isinstance(node, ast.ClassDef)
+        head = node.decorator_list + (node.bases + [k.value for k in node.keywords]
+                                      if is_class else [])
+        defs[key] = ("class" if is_class else "def",
+                     keys[id(ancestors[-1])] if ancestors else None,
+                     _first_line(node),
+                     _crc("".join(lines[_first_line(node) - 1:node.end_lineno])),
+                     _crc("\0".join(_segment(lines, h) for h in head)))
+        if is_class:
+            statements[key] = _plain_statements(node.body, lines)
+    return defs, statements
+
+
+def _plain_statements(body, lines):
+    """``[(crc, line)]`` of the statements in ``body`` that are not definitions;
+    the lines of definitions nested in a compound statement do not count."""
+    found = []
+    for node in body:
+        if type(node) in _DEFS:
+            continue
+        skip = set()
+        for inner in _nested_statements([node]):
+            skip.update(range(_first_line(inner), inner.end_lineno + 1))
+        text = "".join(lines[n - 1] for n in range(node.lineno, node.end_lineno + 1)
+                       if n not in skip)
+        found.append((_crc(text), node.lineno))
+    return found
+
+
 ###############################################################################
 # Instrumentation
 ###############################################################################
@@ -413,16 +467,13 @@ class _Plan:
     ``cells`` are the free variables the restart must carry over; ``saved``
     the parameters the body rebinds, copied at entry (under their mangled
     names, as the frame knows them); ``class_name`` the nearest enclosing
-    class, for mangling; ``owner`` the qualified name of
-    the class whose ``super()`` a reload may need to rewrite.
+    class, for mangling.
     """
 
-    __slots__ = ("cells", "saved", "class_name", "owner", "rewrite_super")
+    __slots__ = ("cells", "saved", "class_name")
 
-    def __init__(self, cells, saved, class_name, owner, rewrite_super=False):
-        self.cells, self.saved = cells, saved
-        self.class_name, self.owner = class_name, owner
-        self.rewrite_super = rewrite_super
+    def __init__(self, cells, saved, class_name):
+        self.cells, self.saved, self.class_name = cells, saved, class_name
 
 
 def _instrumentable(fn, scope):
@@ -440,19 +491,17 @@ def _plan(fn, qualname, ancestors, scopes, keep_free=()):
     """Decide what the handler around ``fn`` must carry."""
     scope = scopes[fn]
     enclosing = set()
-    class_name = owner = None
+    class_name = None
     for anc in ancestors:
         if isinstance(anc, ast.ClassDef):
             class_name = anc.name
         else:
             enclosing |= scopes[anc].locals
-    if ancestors and isinstance(ancestors[-1], ast.ClassDef):
-        owner = qualname.rpartition(".")[0]
     cells = scope.free & enclosing if enclosing else set()
     if class_name and scope.loads & {"super", "__class__"}:
         cells.add("__class__")
     cells |= set(keep_free)
-    return _Plan(sorted(cells), scope.rebound, class_name, owner)
+    return _Plan(sorted(cells), scope.rebound, class_name)
 
 
 def _instrument(fn, plan):
@@ -485,8 +534,6 @@ def _instrument(fn, plan):
     at_entry = _Maker(body[0].lineno, body[0].col_offset)
     at_end = _Maker(body[-1].end_lineno, body[-1].col_offset)
     at_def = _Maker(fn.lineno, fn.col_offset)
-    if plan.rewrite_super:
-        _rewrite_super(body, fn, plan.owner)
     saved = {p: _SAVED + _mangle(p, plan.class_name) for p in plan.saved}
     entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
              for p, s in saved.items()]
@@ -552,20 +599,35 @@ def _instrument_tree(tree, lines=None):
     its statements only.  Returns ``{(qualname, first_line): (ordinal, node)}``
     for all definitions.
     """
-    scopes = {}
+    return _instrument_all(_definitions(tree), {}, lines)
+
+
+def _instrument_all(definitions, scopes, lines=None, keep_free=None):
+    """Instrument each function of ``definitions``; see :func:`_instrument_tree`.
+
+    ``keep_free`` maps a qualified name to free variables its new code must
+    keep (those of the running closure).
+    """
     index = {}
-    for qualname, ordinal, node, ancestors in _definitions(tree):
+    for qualname, ordinal, node, ancestors in definitions:
         index[(qualname, _first_line(node))] = (ordinal, node)
         if isinstance(node, ast.ClassDef):
             continue
+        nested = any(isinstance(a, _FUNCS) for a in ancestors)
         if node not in scopes:
-            deep = lines is None or any(isinstance(a, _FUNCS) for a in ancestors)
+            deep = lines is None or nested
             if not deep:
                 text = "".join(lines[node.lineno - 1:node.end_lineno])
                 deep = any(word in text for word in _NEEDS_DEEP)
             _analyze(node, scopes, deep)
         if _instrumentable(node, scopes[node]):
-            _instrument(node, _plan(node, qualname, ancestors, scopes))
+            keep = keep_free.get(qualname, ()) if keep_free else ()
+            _instrument(node, _plan(node, qualname, ancestors, scopes, keep))
+        if nested:  # closures made at run time join the registry as they are made
+            track = ast.Name(_TRACK, _LOAD)
+            track.__dict__.update(lineno=node.lineno, col_offset=node.col_offset,
+                                  end_lineno=node.lineno, end_col_offset=node.col_offset)
+            node.decorator_list.append(track)
     return index
 
 
@@ -655,11 +717,32 @@ class _Definition:
     def name(self):
         return self.qualname.rpartition(".")[2]
 
+    @property
+    def key(self):
+        return (self.qualname, self.ordinal)
+
     def assign(self, code):
         """Run ``code`` from now on, in every function object we know of."""
         self.code = code
         for fn in list(self.functions):
             fn.__code__ = code
+
+
+class _FileState:
+    """A file with instrumented code, as the running program knows it.
+
+    ``stamp`` and ``outline`` describe the text the live code was compiled
+    from: a reload compares the file on disk against them.  ``namespaces``
+    are where new module-level definitions go; ``wrapped``: the module, and
+    the qualified names of the classes, that were wrapped whole, so their
+    new definitions are wrapped too.
+    """
+
+    def __init__(self, path, stamp, outline):
+        self.path, self.stamp, self.outline = path, stamp, outline
+        self.namespace = None
+        self.module_wrapped = False
+        self.wrapped_classes = set()
 
 
 class _FileVersion:
@@ -720,7 +803,7 @@ def _cache_path(path):
 
 
 def _load_cached(path, stamp):
-    """``(module code, index)`` from the cache, if it is there for this ``stamp``."""
+    """``(module code, index, outline)`` from the cache, if there for this ``stamp``."""
     cache = _cache_path(path) if stamp is not None else None
     if cache is None:
         return None
@@ -729,13 +812,13 @@ def _load_cached(path, stamp):
             data = f.read()
         if data[:4] != importlib.util.MAGIC_NUMBER:
             return None
-        saved, module, index = marshal.loads(data[4:])
+        saved, *entry = marshal.loads(data[4:])
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return (module, index) if tuple(saved) == stamp else None
+    return entry if tuple(saved) == stamp and len(entry) == 3 else None
 
 
-def _store_cached(path, stamp, module, index):
+def _store_cached(path, stamp, module, index, outline):
     """Write the cache entry; like the interpreter's .pyc, never fail over it."""
     cache = _cache_path(path) if stamp is not None else None
     if cache is None or sys.dont_write_bytecode:
@@ -744,7 +827,8 @@ def _store_cached(path, stamp, module, index):
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         temporary = f"{cache}.{os.getpid()}.tmp"
         with open(temporary, "wb") as f:
-            f.write(importlib.util.MAGIC_NUMBER + marshal.dumps((stamp, module, index)))
+            f.write(importlib.util.MAGIC_NUMBER
+                    + marshal.dumps((stamp, module, index, outline)))
         os.replace(temporary, cache)
     except (OSError, ValueError):
         pass
@@ -759,7 +843,8 @@ def _default_texts(lines, fn):
 class _Registry:
     """Everything hot-restart knows: files, definitions and the code they run.
 
-    ``versions``: the last compiled version of each file.  ``definitions``:
+    ``versions``: the last compiled version of each file.  ``files``: the
+    :class:`_FileState` of every file with instrumented code.  ``definitions``:
     ``{(path, qualname, ordinal): _Definition}``.  ``owner(code)``: every
     instrumented code object, old or current, leads to its definition (by
     identity, for as long as the code lives), so a frame still running old
@@ -768,6 +853,7 @@ class _Registry:
 
     def __init__(self):
         self.versions = {}
+        self.files = {}
         self.definitions = {}
         self._owners = {}
         self.lock = threading.RLock()
@@ -780,30 +866,41 @@ class _Registry:
             return current
         cached = _load_cached(path, stamp)
         if cached is None:
-            module, index = self._compile(path, module_globals)
-            _store_cached(path, stamp, module, index)
-        else:
-            module, index = cached
+            cached = self._compile(path, module_globals)
+            _store_cached(path, stamp, *cached)
+        module, index, outline = cached
         codes = _function_codes(module)
         version = _FileVersion(path, stamp, codes, index)
         for key, code in codes.items():
             self.own(code, self.definition(path, key[0], index[key][0]))
         self.versions[path] = version
+        if path not in self.files:
+            self.files[path] = _FileState(path, stamp, outline)
         return version
 
     @staticmethod
     def _compile(path, module_globals):
-        """Parse, instrument and compile ``path``: ``(module code, index)``."""
+        """Parse, instrument and compile ``path``: ``(module code, index, outline)``."""
         linecache.checkcache(path)
         lines = linecache.getlines(path, module_globals)
         if not lines:
             raise ReloadException(f"no source for {path}")
         tree = ast.parse("".join(lines), path)
+        outline = _outline(tree, lines)
         nodes = _instrument_tree(tree, lines)
         module = compile(tree, path, "exec", flags=_future_flags(tree), dont_inherit=True)
         index = {key: (ordinal, _default_texts(lines, node))
                  for key, (ordinal, node) in nodes.items() if not isinstance(node, ast.ClassDef)}
-        return module, index
+        return module, index, outline
+
+    def state_for(self, path, module_globals=None):
+        """The _FileState of ``path``, made on first use; None without a source."""
+        if path and path not in self.files:
+            try:
+                self.version(path, module_globals)
+            except (ReloadException, OSError, SyntaxError, ValueError):
+                return None
+        return self.files.get(path)
 
     def own(self, code, definition):
         """Remember that ``code`` runs ``definition``, for as long as the code lives."""
@@ -861,23 +958,6 @@ class _Registry:
 # Reload
 ###############################################################################
 
-class _Reload:
-    """What one reload did, to be shown by :func:`_describe_reload`.
-
-    ``status`` is one of ``changed``, ``unchanged``, ``missing``, ``error``
-    and ``refused``; ``detail`` says why for the last three.
-    """
-
-    __slots__ = ("definition", "status", "detail")
-
-    def __init__(self, definition, status, detail=""):
-        self.definition, self.status, self.detail = definition, status, detail
-
-    @property
-    def failed(self):
-        return self.status == "error"
-
-
 def _surrogate(node, ancestors, scopes, tree):
     """A module holding only ``node`` inside copies of its enclosing scopes.
 
@@ -916,50 +996,47 @@ def _surrogate(node, ancestors, scopes, tree):
     return ast.Module(body=futures + [inner], type_ignores=[])
 
 
-def _find(tree, qualname, ordinal):
-    for found, n, node, ancestors in _definitions(tree):
-        if found == qualname and n == ordinal:
-            return node, ancestors
-    return None, None
+def _compile_unit(key, node, ancestors, tree, path, wrapped, old_free):
+    """Compile one definition again, inside its surrogate.
 
-
-def _compile_definition(definition, tree, lines, old_code):
-    """Compile one definition of ``tree`` again.  Returns (code, node) or a _Reload."""
-    node, ancestors = _find(tree, definition.qualname, definition.ordinal)
-    if node is None or isinstance(node, ast.ClassDef):
-        return _Reload(definition, "missing",
-                       f"{definition.qualname} is no longer in {_short(definition.path)}")
+    Returns ``(code, None)``, or ``(None, why)`` when the new code cannot
+    replace the running one.  ``wrapped``: instrument it (and the functions
+    inside it); ``old_free``: the free variables the running closure has,
+    which the new code must keep and may not exceed.
+    """
+    qualname = key[0]
     scopes = {}
-    for anc in ancestors:
-        if not isinstance(anc, ast.ClassDef):
-            _analyze(anc, scopes)
-            break
-    if node not in scopes:
-        _analyze(node, scopes)
-    if not _instrumentable(node, scopes[node]):
-        return _Reload(definition, "refused", f"{definition.qualname} is now a generator")
+    outer = next((a for a in ancestors if isinstance(a, _FUNCS)), None)
+    _analyze(outer or node, scopes)
+    if wrapped and not _instrumentable(node, scopes[node]):
+        return None, "it is now a generator"
     first = _first_line(node)
-    flags = _future_flags(tree)
-    old_free = old_code.co_freevars
-    plan = _plan(node, definition.qualname, ancestors, scopes, keep_free=old_free)
-    for attempt in ("plain", "rewrite super"):
-        if attempt != "plain":
-            plan.rewrite_super = True
-            plan.cells = [c for c in plan.cells if c != "__class__" or c in old_free]
+    extra = []
+    for rewrite in (False, True):
         candidate = copy.deepcopy(node)
-        _instrument(candidate, plan)
-        module = compile(_surrogate(candidate, ancestors, scopes, tree), definition.path,
-                         "exec", flags=flags, dont_inherit=True)
-        code = _function_codes(module).get((definition.qualname, first))
+        if rewrite:
+            _rewrite_super(candidate.body, candidate, qualname.rpartition(".")[0])
+        if wrapped:
+            inner_scopes = {}
+            _analyze(candidate, inner_scopes)
+            for anc in ancestors:
+                if anc in scopes:
+                    inner_scopes[anc] = scopes[anc]
+            own = [(qualname, key[1], candidate, ancestors)]
+            sep = ".<locals>." if isinstance(candidate, _FUNCS) else "."
+            own += _definitions_in(candidate.body, qualname + sep, ancestors + (candidate,), {})
+            keep = {qualname: [v for v in old_free or () if v != "__class__" or not rewrite]}
+            _instrument_all(own, inner_scopes, keep_free=keep)
+        module = compile(_surrogate(candidate, ancestors, scopes, tree), path, "exec",
+                         flags=_future_flags(tree), dont_inherit=True)
+        code = _function_codes(module).get((qualname, first))
         extra = [v for v in code.co_freevars if v not in old_free]
-        if not extra:
-            return code, node
-        if extra != ["__class__"] or plan.rewrite_super:
+        if old_free is None or not extra:
+            return code, None
+        if extra != ["__class__"] or not ancestors or not isinstance(ancestors[-1], ast.ClassDef):
             break
-    return _Reload(definition, "refused",
-                   f"the new {definition.qualname} needs {', '.join(extra)} from the "
-                   f"enclosing function, which the running closure does not have; "
-                   f"restart the enclosing function to use it")
+    return None, (f"it now needs {', '.join(extra)} from the enclosing function, which "
+                  f"the running closure does not have; restart the enclosing function")
 
 
 def _new_defaults(fn, node, lines, definition):
@@ -1004,60 +1081,6 @@ def _new_defaults(fn, node, lines, definition):
 _MISSING = object()
 
 
-def _reload_definition(definition, running):
-    """Recompile ``definition`` from its file and put the new code in place.
-
-    ``running`` is the code of the frame that failed, for definitions that
-    hot-restart met inside another function rather than wrapped itself.
-    """
-    path = definition.path
-    linecache.checkcache(path)
-    lines = linecache.getlines(path)
-    if not lines:
-        return _Reload(definition, "missing", f"cannot read {path} any more")
-    try:
-        tree = ast.parse("".join(lines), path)
-    except SyntaxError as exc:
-        return _Reload(definition, "error", _describe_syntax_error(exc))
-    old = definition.code or running
-    compiled = _compile_definition(definition, tree, lines, old)
-    if isinstance(compiled, _Reload):
-        return compiled
-    code, node = compiled
-    try:
-        updates = [(fn, _new_defaults(fn, node, lines, definition))
-                   for fn in list(definition.functions)]
-    except Exception as exc:  # evaluating a default raised
-        return _Reload(definition, "refused",
-                       f"a default value of {definition.qualname} failed: "
-                       f"{type(exc).__name__}: {exc}; the old code is kept")
-    _registry.own(code, definition)
-    definition.assign(code)
-    _replace_in_parent(definition, tree, old, code)
-    for fn, (defaults, kwdefaults, texts) in updates:
-        fn.__defaults__, fn.__kwdefaults__ = defaults, kwdefaults
-        definition.defaults = texts
-    _registry.versions.pop(path, None)
-    changed = _fingerprint(code) != _fingerprint(old)
-    return _Reload(definition, "changed" if changed else "unchanged")
-
-
-def _replace_in_parent(definition, tree, old, new):
-    """Let the enclosing function make its future closures from the new code."""
-    qualname, sep, _ = definition.qualname.rpartition(".<locals>.")
-    if not sep:
-        return
-    for found, ordinal, _, _ in _definitions(tree):
-        if found == qualname:
-            parent = _registry.definitions.get((definition.path, found, ordinal))
-            if parent is not None and parent.code is not None and old in parent.code.co_consts:
-                consts = tuple(new if c is old else c for c in parent.code.co_consts)
-                replaced = parent.code.replace(co_consts=consts)
-                _registry.own(replaced, parent)
-                parent.assign(replaced)
-                return
-
-
 def _describe_syntax_error(exc):
     where = f"{_short(exc.filename or '?')}, line {exc.lineno}"
     if exc.offset:
@@ -1078,17 +1101,311 @@ def _short(path):
     return rel if not rel.startswith("..") else path
 
 
-def _describe_reload(result):
-    """One line for the user about one reload, or None when there is nothing to say."""
-    d = result.definition
-    if result.status == "changed":
-        return f"> reloaded {_short(d.path)}: {d.qualname} (changed)"
-    if result.status == "unchanged":
+class _FileReload:
+    """What a reload found in one file, decided before anything is applied.
+
+    ``items``: ``[(name, what)]`` for the report; ``statements``: lines of
+    module- or class-level statements that changed and are not re-run;
+    ``actions``: callables that put the new code in place, run only when
+    every changed file compiled; ``error``: why nothing can be applied.
+    """
+
+    def __init__(self, state):
+        self.state = state
+        self.items, self.statements, self.actions = [], [], []
+        self.error = None
+        self.stamp = self.outline = None
+
+
+def _scan(state, only=None):
+    """Compare ``state``'s file on disk with the code that runs: a _FileReload or None."""
+    path = state.path
+    stamp = _stamp(path)
+    if stamp == state.stamp:
         return None
-    if result.status == "error":
-        return (f"*** {result.detail}\n*** Nothing was reloaded and the old code is still "
-                f"in force. Fix the file and type c again, or q to let the error propagate.")
-    return f"*** {result.detail}; running the old code again"
+    found = _FileReload(state)
+    linecache.checkcache(path)
+    lines = linecache.getlines(path)
+    if not lines:
+        found.error = f"cannot read {_short(path)} any more"
+        return found
+    try:
+        tree = ast.parse("".join(lines), path)
+        found.stamp, found.outline = stamp, _outline(tree, lines)
+        _plan_file(found, tree, lines, only)
+    except SyntaxError as exc:
+        found.error = _describe_syntax_error(exc)
+    return found
+
+
+def _plan_file(found, tree, lines, only):
+    """Fill ``found`` with what changed between the running outline and ``tree``."""
+    state, path = found.state, found.state.path
+    old_defs, old_statements = state.outline
+    new_defs, new_statements = found.outline
+    nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
+    covered = set()  # keys recompiled as part of an enclosing unit
+
+    for key, new in new_defs.items():
+        kind, parent, first, text, head = new
+        old = old_defs.get(key)
+        if parent in covered or (only is not None and key != only.key):
+            covered.add(key)
+            continue
+        if old is None:
+            if parent is None or new_defs[parent][0] == "class":
+                _plan_added(found, key, nodes, lines)
+            continue
+        if old[0] != kind or old[4] != head:
+            what = "decorators or bases changed" if old[0] == kind else f"now a {kind}"
+            found.items.append((key[0], f"{what}: not applied; hot_restart.reload_module() "
+                                        f"applies it"))
+            covered.add(key)
+            continue
+        if kind == "class":
+            continue
+        definition = _registry.definitions.get((path,) + key)
+        live = definition is not None and (definition.code is not None
+                                           or len(definition.functions))
+        if old[3] != text and live:
+            _plan_changed(found, key, definition, nodes, lines, tree)
+            covered.add(key)
+        elif old[2] != first and live:
+            found.actions.append(functools.partial(_shift_definition, definition,
+                                                   first - old[2], found))
+            covered.add(key)
+
+    if only is None:
+        for key, old in old_defs.items():
+            if key not in new_defs and (old[1] is None or old_defs[old[1]][0] == "class"):
+                found.items.append((key[0], "removed from the file; its old code stays "
+                                            "in use"))
+        for body, entries in new_statements.items():
+            if body is not None and body not in old_statements:
+                continue
+            before = [crc for crc, _ in old_statements.get(body, ())]
+            for crc, line in entries:
+                if crc in before:
+                    before.remove(crc)
+                else:
+                    found.statements.append(line)
+
+
+def _plan_changed(found, key, definition, nodes, lines, tree):
+    node, ancestors = nodes[key]
+    path = found.state.path
+    old = definition.code
+    code, why = _compile_unit(key, node, ancestors, tree, path, True,
+                              old.co_freevars if old is not None else ())
+    if code is None:
+        found.items.append((key[0], f"not applied: {why}"))
+        return
+    changed = old is None or _fingerprint(code) != _fingerprint(old)
+    found.items.append((key[0], "changed" if changed else None))
+    found.actions.append(functools.partial(_apply_changed, definition, code, node, lines, found))
+
+
+def _apply_changed(definition, code, node, lines, found):
+    updates = [(fn, _new_defaults(fn, node, lines, definition))
+               for fn in list(definition.functions)]
+    old = definition.code
+    _registry.own(code, definition)
+    definition.assign(code)
+    for fn, (defaults, kwdefaults, texts) in updates:
+        fn.__defaults__, fn.__kwdefaults__ = defaults, kwdefaults
+        definition.defaults = texts
+    _adopt_nested(definition, code, found)
+    if old is not None:
+        _replace_in_parent(definition, old, code)
+
+
+def _adopt_nested(definition, code, found):
+    """Register the functions compiled inside ``code``; closures made earlier
+    from a changed or moved nested definition run its new code."""
+    path = definition.path
+    old_defs = found.state.outline[0]
+    firsts = {(q, d[2]): o for (q, o), d in found.outline[0].items()}
+    prefix = definition.qualname + ".<locals>."
+    for (qualname, first), nested in _function_codes(code, prefix).items():
+        ordinal = firsts.get((qualname, first))
+        if ordinal is None:
+            continue
+        inner = _registry.definition(path, qualname, ordinal)
+        _registry.own(nested, inner)
+        if old_defs.get((qualname, ordinal)) != found.outline[0][(qualname, ordinal)]:
+            inner.assign(nested)
+        else:
+            inner.code = nested
+
+
+def _replace_in_parent(definition, old, new):
+    """Let the enclosing function make its future closures from the new code."""
+    qualname, sep, _ = definition.qualname.rpartition(".<locals>.")
+    if not sep:
+        return
+    for key, parent in list(_registry.definitions.items()):
+        if key[0] == definition.path and key[1] == qualname and parent.code is not None \
+                and old in parent.code.co_consts:
+            consts = tuple(new if c is old else c for c in parent.code.co_consts)
+            replaced = parent.code.replace(co_consts=consts)
+            _registry.own(replaced, parent)
+            parent.assign(replaced)
+
+
+def _shift(code, delta):
+    """``code`` and the code inside it, ``delta`` lines further down the file."""
+    consts = tuple(_shift(c, delta) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_firstlineno=code.co_firstlineno + delta, co_consts=consts)
+
+
+def _shift_definition(definition, delta, found):
+    """A definition that only moved: the same code, at its new lines."""
+    if definition.code is None:
+        return
+    code = _shift(definition.code, delta)
+    _registry.own(code, definition)
+    definition.assign(code)
+    _adopt_nested(definition, code, found)
+
+
+def _plan_added(found, key, nodes, lines):
+    """A new function or class: defined into the live module or class."""
+    node, ancestors = nodes[key]
+    state = found.state
+    namespace = state.namespace or _any_globals(state.path)
+    owner = _live_class(namespace, ancestors) if ancestors else None
+    if namespace is None or (ancestors and owner is None):
+        found.items.append((key[0], "added, but not defined: its module or class is not "
+                                    "reachable; hot_restart.reload_module() defines it"))
+        return
+    if isinstance(node, ast.ClassDef) and ancestors:
+        found.items.append((key[0], "added, but not defined: a class inside a class is "
+                                    "defined by hot_restart.reload_module()"))
+        return
+    wrapped = state.module_wrapped or key[0].rpartition(".")[0] in state.wrapped_classes
+    found.items.append((key[0], "added"))
+    found.actions.append(functools.partial(_define, key, node, ancestors, namespace, owner,
+                                           wrapped, lines, found))
+
+
+def _any_globals(path):
+    for (where, _, _), definition in list(_registry.definitions.items()):
+        if where == path:
+            for fn in list(definition.functions):
+                return fn.__globals__
+    return None
+
+
+def _live_class(namespace, ancestors):
+    obj = None
+    for anc in ancestors:
+        if not isinstance(anc, ast.ClassDef):
+            return None
+        obj = namespace.get(anc.name) if obj is None else vars(obj).get(anc.name)
+        if not isinstance(obj, type):
+            return None
+    return obj
+
+
+def _define(key, node, ancestors, namespace, owner, wrapped, lines, found):
+    """Run just the new definition: its def (or class) statement and decorators."""
+    path = found.state.path
+    tree = ast.Module(body=[node], type_ignores=[])
+    if isinstance(node, ast.ClassDef):
+        # A new class is made by its own statement, compiled alone: nothing
+        # else of the module runs.
+        exec(compile(_surrogate(node, (), {}, tree), path, "exec", dont_inherit=True),
+             namespace)
+        if wrapped:
+            wrap_class(namespace[node.name])
+        return
+    code, why = _compile_unit(key, node, ancestors, tree, path, wrapped, None)
+    if code is None:
+        raise ReloadException(f"{key[0]} was added but cannot be compiled: {why}")
+    closure = None
+    if code.co_freevars:
+        if code.co_freevars != ("__class__",) or owner is None:
+            raise ReloadException(f"{key[0]} was added inside a function; restart the "
+                                  f"enclosing function to use it")
+        closure = (types.CellType(owner),)
+    defaults, kwdefaults, texts = _evaluate_defaults(node, lines, namespace, path)
+    fn = types.FunctionType(code, namespace, node.name, defaults, closure)
+    fn.__kwdefaults__ = kwdefaults
+    fn.__qualname__ = key[0]
+    fn.__doc__ = ast.get_docstring(node)
+    if wrapped:
+        definition = _registry.definition(path, *key)
+        _registry.own(code, definition)
+        definition.code, definition.defaults = code, texts
+        definition.functions.add(fn)
+    made = fn
+    local = dict(vars(owner)) if owner is not None else None
+    for decorator in reversed(node.decorator_list):
+        made = eval(compile(ast.Expression(decorator), path, "eval"), namespace, local)(made)
+    if owner is None:
+        namespace[node.name] = made
+    else:
+        setattr(owner, node.name, made)
+
+
+def _evaluate_defaults(node, lines, namespace, path):
+    args = node.args
+
+    def value(expr):
+        try:
+            return ast.literal_eval(expr)
+        except ValueError:
+            return eval(compile(ast.Expression(expr), path, "eval"), namespace)
+
+    defaults = tuple(value(e) for e in args.defaults) or None
+    kwdefaults = {a.arg: value(e) for a, e in zip(args.kwonlyargs, args.kw_defaults)
+                  if e is not None} or None
+    return defaults, kwdefaults, _default_texts(lines, node)
+
+
+def _reload_files(only=None):
+    """Reload every changed file with instrumented code; all or nothing.
+
+    ``only``: a definition; then only it (and what it contains) reloads.
+    Returns the list of _FileReload, one per changed file.
+    """
+    with _registry.lock:
+        states = list(_registry.files.values())
+        if only is not None:
+            states = [s for s in states if s.path == only.path]
+        found = [f for f in (_scan(s, only) for s in states) if f is not None]
+        if any(f.error for f in found):
+            return found
+        for f in found:
+            for action in f.actions:
+                try:
+                    action()
+                except Exception as exc:  # running a new definition's own statement
+                    f.items.append(("", f"not applied: {type(exc).__name__}: {exc}"))
+            if only is None:
+                f.state.stamp, f.state.outline = f.stamp, f.outline
+        return found
+
+
+def _describe_reloads(found):
+    """The report: one line per changed file, or the errors that stopped it all."""
+    errors = [f.error for f in found if f.error]
+    if errors:
+        return "\n".join(f"*** {e}" for e in errors) + (
+            "\n*** Nothing was reloaded and the old code is still in force. Fix the file "
+            "and type c again, or q to let the error propagate.")
+    lines = []
+    for f in found:
+        text = ", ".join(f"{name} ({what})" if name else what for name, what in f.items if what)
+        if f.statements:
+            numbers = ", ".join(str(n) for n in sorted(f.statements))
+            text += "; " if text else ""
+            text += (f"line{'s' if len(f.statements) > 1 else ''} {numbers} "
+                     f"(module level) changed, not re-run")
+        if text:
+            lines.append(f"> reloaded {_short(f.state.path)}: {text}")
+    return "\n".join(lines) or None
 
 
 ###############################################################################
@@ -1216,6 +1533,12 @@ class _Debugger(pdb.Pdb):
         self.message("")
         return self.do_quit(arg)
 
+    def do_reload(self, arg):
+        """reload
+        Load every edit to files with wrapped code now, say what changed,
+        and stay at the prompt."""
+        self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
+
     do_continue.__doc__ = """c(ont(inue))
         Reload the edited source and call the failed function again with
         the same arguments.  At a breakpoint, continue as usual."""
@@ -1288,13 +1611,16 @@ def _run_session(session):
             debugger.run_session(session, banner)
             if session.outcome != "continue":
                 break
-            if not RELOAD_ON_CONTINUE or session.definition is None:
+            if not RELOAD_ON_CONTINUE:
                 break
-            result = _reload_definition(session.definition, session.frame.f_code)
-            message = _describe_reload(result)
+            only = None if RELOAD_ALL_ON_CONTINUE else session.definition
+            if only is None and not RELOAD_ALL_ON_CONTINUE:
+                break
+            found = _reload_files(only)
+            message = _describe_reloads(found)
             if message:
                 debugger.message(message)
-            if not result.failed:
+            if not any(f.error for f in found):
                 break
             banner = f"hot-restart: still stopped in {session.definition.qualname}()"
     if session.outcome == "exit":
@@ -1409,6 +1735,17 @@ async def _again_async(cells):
             continue
 
 
+def _track(fn):
+    """Applied to every function made at run time from instrumented code (a
+    closure): the registry learns of it, so a reload can update it too."""
+    definition = _registry.owner(fn.__code__)
+    if definition is not None:
+        definition.functions.add(fn)
+        if definition.code is None:
+            definition.code = fn.__code__
+    return fn
+
+
 def _super(owner, obj):
     """``super()`` for reloaded code whose function has no ``__class__`` cell."""
     cls = obj if isinstance(obj, type) else type(obj)
@@ -1420,8 +1757,8 @@ def _super(owner, obj):
 
 
 _registry = _Registry()
-builtins.__dict__.update({_PROPAGATE: _propagate, _AGAIN: _again,
-                          _AGAIN_ASYNC: _again_async, _SUPER: _super})
+builtins.__dict__.update({_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
+                          _SUPER: _super, _TRACK: _track})
 
 
 ###############################################################################
@@ -1519,7 +1856,25 @@ def wrap_class(cls):
     functions = []
     _collect_class(cls, functions)
     _wrap_functions(functions)
+    state = _registry.state_for(_source_path(cls, functions))
+    if state is not None:
+        state.wrapped_classes.update(_class_names(cls))
     return cls
+
+
+def _class_names(cls):
+    names = [cls.__qualname__]
+    for value in vars(cls).values():
+        if isinstance(value, type) and value.__qualname__.startswith(cls.__qualname__ + "."):
+            names += _class_names(value)
+    return names
+
+
+def _source_path(cls, functions):
+    if functions:
+        return functions[0].__code__.co_filename
+    module = sys.modules.get(cls.__module__)
+    return getattr(module, "__file__", None)
 
 
 def _collect_class(cls, out):
@@ -1555,6 +1910,10 @@ def wrap_module(module_or_name=None):
         else:
             functions += _functions_of(value, lambda fn: fn.__module__ == name)
     _wrap_functions(functions)
+    state = _registry.state_for(getattr(module, "__file__", None), vars(module))
+    if state is not None:
+        state.module_wrapped = True
+        state.namespace = vars(module)
     return module
 
 
@@ -1618,6 +1977,21 @@ def reload_module(module_or_name=None):
 
 
 restart_module = reload_module
+
+
+def reload():
+    """Load every edit to files with wrapped code now, and print what changed.
+
+    What continue does before calling the failed function again, without
+    continuing: changed functions get their new code in place, new
+    functions and methods are defined, removed ones and changed module-level
+    statements are reported.  Nothing is applied if any changed file fails
+    to compile.  Prints one line per changed file, and nothing when nothing
+    changed.
+    """
+    message = _describe_reloads(_reload_files())
+    if message:
+        print(message)
 
 
 def reraise():

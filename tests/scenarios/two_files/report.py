@@ -1,0 +1,2 @@
+def describe(metres):
+    return "%.1f m" % metres.rstrip()
