@@ -377,20 +377,27 @@ def _crc(text):
     return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
 
-def _outline(tree, lines):
+def _outline(body, lines, counts=None, flags=0):
     """What one version of a file defines, small enough to keep instead of its AST.
 
-    Returns ``(defs, statements)``.  ``defs`` maps ``(qualname, ordinal)`` to
-    ``(kind, parent, first_line, text, head)``: ``kind`` is ``"def"`` or
-    ``"class"``, ``parent`` the enclosing definition's key or None, ``text``
-    a CRC of the definition's lines and ``head`` of its decorators (and a
-    class's bases).  ``statements`` maps each body (None for the module, a
-    class's key for a class) to ``[(crc, line), ...]`` for its statements
-    that are not definitions.  Both are plain data, cached with the code.
+    ``body``: the statements of a module (or of a region of one, with the
+    ``counts`` of the definitions before it).  Returns plain data, cached
+    with the code:
+
+    - ``defs``: ``(qualname, ordinal)`` to ``(kind, parent, first_line,
+      text, head)``, in source order.  ``kind`` is ``"def"`` or ``"class"``,
+      ``parent`` the enclosing definition's key or None, ``text`` a CRC of
+      the definition's lines and ``head`` of its decorators (and a class's
+      bases).
+    - ``statements``: for each body (None for the module, a class's key for
+      a class) ``[(crc, line)]`` of its statements that are not definitions.
+    - ``tops``: ``[(first_line, last_line)]`` of the top-level statements.
+    - ``flags``: the compiler flags of its ``from __future__`` imports.
     """
     defs, keys = {}, {}
-    statements = {None: _plain_statements(tree.body, lines)}
-    for qualname, ordinal, node, ancestors in _definitions(tree):
+    statements = {None: _plain_statements(body, lines)}
+    counts = {} if counts is None else counts
+    for qualname, ordinal, node, ancestors in _definitions_in(body, "", (), counts):
         key = (qualname, ordinal)
         keys[id(node)] = key
         is_class = isinstance(node, ast.ClassDef)
@@ -403,7 +410,8 @@ def _outline(tree, lines):
                      _crc("\0".join(_segment(lines, h) for h in head)))
         if is_class:
             statements[key] = _plain_statements(node.body, lines)
-    return defs, statements
+    tops = [(_first_line(n) if type(n) in _DEFS else n.lineno, n.end_lineno) for n in body]
+    return {"defs": defs, "statements": statements, "tops": tops, "flags": flags}
 
 
 def _plain_statements(body, lines):
@@ -731,15 +739,16 @@ class _Definition:
 class _FileState:
     """A file with instrumented code, as the running program knows it.
 
-    ``stamp`` and ``outline`` describe the text the live code was compiled
-    from: a reload compares the file on disk against them.  ``namespaces``
+    ``stamp``, ``outline`` and ``lines`` describe the text the live code was
+    compiled from: a reload compares the file on disk against them, and
+    parses again only the statements that differ.  ``namespaces``
     are where new module-level definitions go; ``wrapped``: the module, and
     the qualified names of the classes, that were wrapped whole, so their
     new definitions are wrapped too.
     """
 
-    def __init__(self, path, stamp, outline):
-        self.path, self.stamp, self.outline = path, stamp, outline
+    def __init__(self, path, stamp, outline, lines):
+        self.path, self.stamp, self.outline, self.lines = path, stamp, outline, lines
         self.namespace = None
         self.module_wrapped = False
         self.wrapped_classes = set()
@@ -875,7 +884,8 @@ class _Registry:
             self.own(code, self.definition(path, key[0], index[key][0]))
         self.versions[path] = version
         if path not in self.files:
-            self.files[path] = _FileState(path, stamp, outline)
+            self.files[path] = _FileState(path, stamp, outline,
+                                          linecache.getlines(path, module_globals))
         return version
 
     @staticmethod
@@ -886,9 +896,10 @@ class _Registry:
         if not lines:
             raise ReloadException(f"no source for {path}")
         tree = ast.parse("".join(lines), path)
-        outline = _outline(tree, lines)
+        flags = _future_flags(tree)
+        outline = _outline(tree.body, lines, flags=flags)
         nodes = _instrument_tree(tree, lines)
-        module = compile(tree, path, "exec", flags=_future_flags(tree), dont_inherit=True)
+        module = compile(tree, path, "exec", flags=flags, dont_inherit=True)
         index = {key: (ordinal, _default_texts(lines, node))
                  for key, (ordinal, node) in nodes.items() if not isinstance(node, ast.ClassDef)}
         return module, index, outline
@@ -958,13 +969,14 @@ class _Registry:
 # Reload
 ###############################################################################
 
-def _surrogate(node, ancestors, scopes, tree):
+def _surrogate(node, ancestors, scopes):
     """A module holding only ``node`` inside copies of its enclosing scopes.
 
     Classes keep their names, so private names mangle and ``__class__``
     exists; functions keep their parameters and bind their other locals, so
     closures compile to the same free variables.  Nothing else of the
-    module is there, and it is never executed.
+    module is there, and it is never executed.  (``from __future__``
+    imports are passed as compiler flags.)
     """
     inner = node
     for anc in reversed(ancestors):
@@ -992,11 +1004,10 @@ def _surrogate(node, ancestors, scopes, tree):
         for stmt in copy.body:
             _at(stmt, (anc.lineno, anc.col_offset))
         inner = copy
-    futures = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
-    return ast.Module(body=futures + [inner], type_ignores=[])
+    return ast.Module(body=[inner], type_ignores=[])
 
 
-def _compile_unit(key, node, ancestors, tree, path, wrapped, old_free):
+def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free):
     """Compile one definition again, inside its surrogate.
 
     Returns ``(code, None)``, or ``(None, why)`` when the new code cannot
@@ -1027,8 +1038,8 @@ def _compile_unit(key, node, ancestors, tree, path, wrapped, old_free):
             own += _definitions_in(candidate.body, qualname + sep, ancestors + (candidate,), {})
             keep = {qualname: [v for v in old_free or () if v != "__class__" or not rewrite]}
             _instrument_all(own, inner_scopes, keep_free=keep)
-        module = compile(_surrogate(candidate, ancestors, scopes, tree), path, "exec",
-                         flags=_future_flags(tree), dont_inherit=True)
+        module = compile(_surrogate(candidate, ancestors, scopes), path, "exec",
+                         flags=flags, dont_inherit=True)
         code = _function_codes(module).get((qualname, first))
         extra = [v for v in code.co_freevars if v not in old_free]
         if old_free is None or not extra:
@@ -1114,7 +1125,11 @@ class _FileReload:
         self.state = state
         self.items, self.statements, self.actions = [], [], []
         self.error = None
-        self.stamp = self.outline = None
+        self.stamp = self.outline = self.lines = None
+
+
+class _FullParse(Exception):
+    """Parsing only the changed region was not enough: parse the whole file."""
 
 
 def _scan(state, only=None):
@@ -1129,21 +1144,111 @@ def _scan(state, only=None):
     if not lines:
         found.error = f"cannot read {_short(path)} any more"
         return found
+    found.stamp, found.lines = stamp, lines
     try:
-        tree = ast.parse("".join(lines), path)
-        found.stamp, found.outline = stamp, _outline(tree, lines)
-        _plan_file(found, tree, lines, only)
+        try:
+            found.outline, nodes = _reparse(state, lines)
+            _plan_file(found, nodes, only)
+        except _FullParse:
+            found.items, found.statements, found.actions = [], [], []
+            tree = ast.parse("".join(lines), path)
+            found.outline = _outline(tree.body, lines, flags=_future_flags(tree))
+            nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
+            _plan_file(found, nodes, only)
     except SyntaxError as exc:
         found.error = _describe_syntax_error(exc)
     return found
 
 
-def _plan_file(found, tree, lines, only):
-    """Fill ``found`` with what changed between the running outline and ``tree``."""
-    state, path = found.state, found.state.path
-    old_defs, old_statements = state.outline
-    new_defs, new_statements = found.outline
-    nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
+def _reparse(state, lines):
+    """Parse only the top-level statements that differ from the running text.
+
+    The lines before and after the edit are the same as in the running
+    version, so their part of the outline is reused (moved by the number of
+    lines added or removed).  Returns ``(outline, nodes)``, where ``nodes``
+    has the definitions of the parsed region; raises _FullParse when the
+    region does not parse on its own.
+    """
+    old_lines, old = state.lines, state.outline
+    if not old_lines:
+        raise _FullParse
+    n_old, n_new = len(old_lines), len(lines)
+    same = min(n_old, n_new)
+    p = 0
+    while p < same and old_lines[p] == lines[p]:
+        p += 1
+    q = 0
+    while q < same - p and old_lines[n_old - 1 - q] == lines[n_new - 1 - q]:
+        q += 1
+    start, end = p + 1, max(n_old - q, p)
+    # The statements the edit touches, and the ones right next to it: lines
+    # added at the end of a block, or a decorator added above a function,
+    # belong to their neighbour.
+    low, high = start - 1, end + 1
+    for first, last in old["tops"]:
+        if first <= high and last >= low:
+            start, end = min(start, first), max(end, last)
+    delta = n_new - n_old
+    try:
+        region = ast.parse("".join(lines[start - 1:end + delta]))
+    except SyntaxError:
+        raise _FullParse from None
+    ast.increment_lineno(region, start - 1)
+
+    counts, remap = {}, {}
+    defs = {}
+    statements = {None: [e for e in old["statements"][None] if e[1] < start]}
+    tops = [t for t in old["tops"] if t[0] < start]
+    flags = _future_flags(region) if start == 1 else old["flags"]
+    new = None
+    for key, (kind, parent, first, text, head) in old["defs"].items():
+        if first < start:
+            defs[key] = (kind, parent, first, text, head)
+            counts[key[0]] = key[1] + 1
+            if key in old["statements"]:
+                statements[key] = old["statements"][key]
+            continue
+        if new is None:
+            new = _outline(region.body, lines, counts)
+        if first > end:
+            ordinal = counts.get(key[0], 0)
+            counts[key[0]] = ordinal + 1
+            remap[key] = moved = (key[0], ordinal)
+            defs[moved] = (kind, remap.get(parent, parent), first + delta, text, head)
+            if key in old["statements"]:
+                statements[moved] = [(crc, line + delta) for crc, line in
+                                     old["statements"][key]]
+    if new is None:
+        new = _outline(region.body, lines, counts)
+    # the region's definitions go between those before and after it
+    ordered = {k: v for k, v in defs.items() if v[2] < start}
+    ordered.update(new["defs"])
+    ordered.update((k, v) for k, v in defs.items() if v[2] > end + delta)
+    statements.update((k, v) for k, v in new["statements"].items() if k is not None)
+    statements[None] += new["statements"][None] + [
+        (crc, line + delta) for crc, line in old["statements"][None] if line > end]
+    tops += new["tops"] + [(a + delta, b + delta) for a, b in old["tops"] if a > end]
+    nodes = {(q, o): (node, anc)
+             for q, o, node, anc in _definitions_in(region.body, "", (), _counts_before(
+                 ordered, start))}
+    return {"defs": ordered, "statements": statements, "tops": tops, "flags": flags}, nodes
+
+
+def _counts_before(defs, line):
+    counts = {}
+    for (qualname, ordinal), value in defs.items():
+        if value[2] < line:
+            counts[qualname] = ordinal + 1
+    return counts
+
+
+def _plan_file(found, nodes, only):
+    """Fill ``found`` with what changed between the running outline and the new
+    one; ``nodes`` has the parsed definitions (raises _FullParse if one is missing)."""
+    state, path, lines = found.state, found.state.path, found.lines
+    old_defs, old_statements = state.outline["defs"], state.outline["statements"]
+    new_defs, new_statements = found.outline["defs"], found.outline["statements"]
+    flags = found.outline["flags"]
     covered = set()  # keys recompiled as part of an enclosing unit
 
     for key, new in new_defs.items():
@@ -1154,7 +1259,7 @@ def _plan_file(found, tree, lines, only):
             continue
         if old is None:
             if parent is None or new_defs[parent][0] == "class":
-                _plan_added(found, key, nodes, lines)
+                _plan_added(found, key, _node(nodes, key), lines, flags)
             continue
         if old[0] != kind or old[4] != head:
             what = "decorators or bases changed" if old[0] == kind else f"now a {kind}"
@@ -1168,7 +1273,7 @@ def _plan_file(found, tree, lines, only):
         live = definition is not None and (definition.code is not None
                                            or len(definition.functions))
         if old[3] != text and live:
-            _plan_changed(found, key, definition, nodes, lines, tree)
+            _plan_changed(found, key, definition, _node(nodes, key), lines, flags)
             covered.add(key)
         elif old[2] != first and live:
             found.actions.append(functools.partial(_shift_definition, definition,
@@ -1191,11 +1296,17 @@ def _plan_file(found, tree, lines, only):
                     found.statements.append(line)
 
 
-def _plan_changed(found, key, definition, nodes, lines, tree):
-    node, ancestors = nodes[key]
+def _node(nodes, key):
+    if key not in nodes:
+        raise _FullParse
+    return nodes[key]
+
+
+def _plan_changed(found, key, definition, parsed, lines, flags):
+    node, ancestors = parsed
     path = found.state.path
     old = definition.code
-    code, why = _compile_unit(key, node, ancestors, tree, path, True,
+    code, why = _compile_unit(key, node, ancestors, flags, path, True,
                               old.co_freevars if old is not None else ())
     if code is None:
         found.items.append((key[0], f"not applied: {why}"))
@@ -1223,8 +1334,8 @@ def _adopt_nested(definition, code, found):
     """Register the functions compiled inside ``code``; closures made earlier
     from a changed or moved nested definition run its new code."""
     path = definition.path
-    old_defs = found.state.outline[0]
-    firsts = {(q, d[2]): o for (q, o), d in found.outline[0].items()}
+    old_defs, new_defs = found.state.outline["defs"], found.outline["defs"]
+    firsts = {(q, d[2]): o for (q, o), d in new_defs.items()}
     prefix = definition.qualname + ".<locals>."
     for (qualname, first), nested in _function_codes(code, prefix).items():
         ordinal = firsts.get((qualname, first))
@@ -1232,7 +1343,7 @@ def _adopt_nested(definition, code, found):
             continue
         inner = _registry.definition(path, qualname, ordinal)
         _registry.own(nested, inner)
-        if old_defs.get((qualname, ordinal)) != found.outline[0][(qualname, ordinal)]:
+        if old_defs.get((qualname, ordinal)) != new_defs[(qualname, ordinal)]:
             inner.assign(nested)
         else:
             inner.code = nested
@@ -1269,9 +1380,9 @@ def _shift_definition(definition, delta, found):
     _adopt_nested(definition, code, found)
 
 
-def _plan_added(found, key, nodes, lines):
+def _plan_added(found, key, parsed, lines, flags):
     """A new function or class: defined into the live module or class."""
-    node, ancestors = nodes[key]
+    node, ancestors = parsed
     state = found.state
     namespace = state.namespace or _any_globals(state.path)
     owner = _live_class(namespace, ancestors) if ancestors else None
@@ -1286,7 +1397,7 @@ def _plan_added(found, key, nodes, lines):
     wrapped = state.module_wrapped or key[0].rpartition(".")[0] in state.wrapped_classes
     found.items.append((key[0], "added"))
     found.actions.append(functools.partial(_define, key, node, ancestors, namespace, owner,
-                                           wrapped, lines, found))
+                                           wrapped, lines, flags, found))
 
 
 def _any_globals(path):
@@ -1308,19 +1419,18 @@ def _live_class(namespace, ancestors):
     return obj
 
 
-def _define(key, node, ancestors, namespace, owner, wrapped, lines, found):
+def _define(key, node, ancestors, namespace, owner, wrapped, lines, flags, found):
     """Run just the new definition: its def (or class) statement and decorators."""
     path = found.state.path
-    tree = ast.Module(body=[node], type_ignores=[])
     if isinstance(node, ast.ClassDef):
         # A new class is made by its own statement, compiled alone: nothing
         # else of the module runs.
-        exec(compile(_surrogate(node, (), {}, tree), path, "exec", dont_inherit=True),
+        exec(compile(_surrogate(node, (), {}), path, "exec", flags=flags, dont_inherit=True),
              namespace)
         if wrapped:
             wrap_class(namespace[node.name])
         return
-    code, why = _compile_unit(key, node, ancestors, tree, path, wrapped, None)
+    code, why = _compile_unit(key, node, ancestors, flags, path, wrapped, None)
     if code is None:
         raise ReloadException(f"{key[0]} was added but cannot be compiled: {why}")
     closure = None
@@ -1384,7 +1494,7 @@ def _reload_files(only=None):
                 except Exception as exc:  # running a new definition's own statement
                     f.items.append(("", f"not applied: {type(exc).__name__}: {exc}"))
             if only is None:
-                f.state.stamp, f.state.outline = f.stamp, f.outline
+                f.state.stamp, f.state.outline, f.state.lines = f.stamp, f.outline, f.lines
         return found
 
 

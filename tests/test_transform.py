@@ -318,3 +318,96 @@ def test_instrumented_code_is_cached_beside_the_pyc(tmp_path, monkeypatch):
     third = load("third")
     hr.wrap(third)
     assert third(4) == 12 and hr._PROPAGATE in third.__code__.co_names
+
+
+BASE = textwrap.dedent('''
+    from __future__ import annotations
+    import os
+
+    LIMIT = 3
+
+
+    def first(a):
+        return a + 1
+
+
+    @decorate
+    def second(b=2):
+        def inner():
+            return b
+        return inner
+
+
+    class Shape:
+        size = 1
+
+        def area(self):
+            return self.size ** 2
+
+        @property
+        def name(self):
+            return "shape"
+
+        @name.setter
+        def name(self, value):
+            pass
+
+
+    if os.environ.get("X"):
+        def first(a):
+            return a
+
+
+    def last():
+        return LIMIT
+''')
+
+
+@pytest.mark.parametrize("old, new", [
+    pytest.param("return a + 1", "return a + 2", id="body"),
+    pytest.param("LIMIT = 3\n", "LIMIT = 3\n\n\ndef added():\n    return 0\n", id="add-function"),
+    pytest.param("def last():\n    return LIMIT\n", "", id="remove-function"),
+    pytest.param("import os\n", "import os\nimport sys\n\n\n", id="lines-added-above"),
+    pytest.param("@decorate\n", "@decorate\n@again\n", id="decorator"),
+    pytest.param("    size = 1\n", "    size = 2\n    depth = 3\n", id="class-statement"),
+    pytest.param("    def first(a):\n        return a\n",
+                 "    def first(a):\n        return a\n    def first(a):\n        return 0\n",
+                 id="duplicate-names"),
+    pytest.param("def first(a):\n    return a + 1\n", "def first(a):\n    return (a +\n",
+                 id="syntax-error"),
+])
+def test_reparsing_the_changed_region_matches_a_full_parse(old, new):
+    """Only the changed statements are parsed again on reload; the outline
+    must be what parsing the whole new file gives."""
+    assert old in BASE
+    before = BASE.splitlines(True)
+    after = BASE.replace(old, new, 1).splitlines(True)
+    tree = ast.parse(BASE)
+    outline = hr._outline(tree.body, before, flags=hr._future_flags(tree))
+    state = hr._FileState("x.py", None, outline, before)
+    try:
+        full_tree = ast.parse("".join(after))
+    except SyntaxError:
+        with pytest.raises(hr._FullParse):
+            hr._reparse(state, after)
+        return
+    full = hr._outline(full_tree.body, after, flags=hr._future_flags(full_tree))
+    outline, nodes = hr._reparse(state, after)
+    assert outline["defs"] == full["defs"]
+    assert list(outline["defs"]) == list(full["defs"])
+    assert {k: sorted(v) for k, v in outline["statements"].items()} == \
+        {k: sorted(v) for k, v in full["statements"].items()}
+    assert outline["tops"] == full["tops"] and outline["flags"] == full["flags"]
+    for key, (node, _) in nodes.items():
+        assert hr._first_line(node) == full["defs"][key][2]
+
+
+def test_a_decorator_added_above_a_function_is_reparsed_with_it():
+    before = BASE.splitlines(True)
+    after = BASE.replace("def last():", "@decorate\ndef last():").splitlines(True)
+    tree = ast.parse(BASE)
+    state = hr._FileState("x.py", None, hr._outline(tree.body, before, flags=0), before)
+    outline, nodes = hr._reparse(state, after)
+    assert outline["defs"][("last", 0)] == hr._outline(ast.parse("".join(after)).body,
+                                                       after)["defs"][("last", 0)]
+    assert ("last", 0) in nodes
