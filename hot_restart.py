@@ -51,7 +51,7 @@ __all__ = [
     "reload_module", "restart_module", "is_restarting_module",
     "reraise", "exit", "ReloadException", "HotRestartWarning",
     "reload", "RELOAD_ON_CONTINUE", "RELOAD_ALL_ON_CONTINUE", "PRINT_HELP_MESSAGE",
-    "DEBUGGER",
+    "PROPAGATED_EXCEPTIONS", "DEBUGGER",
 ]
 
 ###############################################################################
@@ -68,6 +68,10 @@ RELOAD_ALL_ON_CONTINUE = True
 
 #: Print how to continue, the first time the debugger opens.
 PRINT_HELP_MESSAGE = True
+
+#: Exception types that never open the debugger, in any wrapped function
+#: (``wrap(propagated_exceptions=...)`` does the same for one function).
+PROPAGATED_EXCEPTIONS = ()
 
 #: Which debugger opens on a crash.  Only ``"pdb"`` is available for now.
 DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "pdb")
@@ -1529,17 +1533,358 @@ def _has_terminal():
         return False
 
 
-def _stop_decision(exc, definition):
-    """Return None to open the debugger, or a reason to let ``exc`` propagate."""
+def _stop_decision(exc, frame, definition):
+    """Return None to open the debugger, or why ``exc`` propagates instead.
+
+    The cheap checks come first; the look up the stack (would a caller
+    catch it?) runs only for an exception that passed them.
+    """
     if isinstance(exc, _NEVER_STOP + (_Again,)):
         return "control flow"
-    if definition is not None and definition.propagated and isinstance(exc, definition.propagated):
+    if isinstance(exc, PROPAGATED_EXCEPTIONS) or (
+            definition is not None and definition.propagated
+            and isinstance(exc, definition.propagated)):
         return "propagated"
     if _session.get() is not None:
         return "inside a debugger session"
-    if not _has_terminal():
+    if _raise_site(exc) in _stops.control_flow:
+        return "marked as control flow"
+    terminal = _has_terminal()
+    if not terminal and _stops.warned_no_terminal:
         return "no terminal"
+    if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
+        return "recursion: stop at its outermost call"
+    if _caught_above(exc, frame):
+        return "a caller catches it"
+    return None if terminal else "no terminal"
+
+
+class _Stops:
+    """What the stop decisions remember for the run: raise sites marked as
+    control flow, and whether the no-terminal notice was given."""
+
+    def __init__(self):
+        self.control_flow = set()
+        self.warned_no_terminal = False
+        self.catchers = {}     # (id(code), lasti) -> (code, catchers)
+        self.trees = {}        # path -> (stamp, tree, {(name, first_line): node})
+
+
+_stops = _Stops()
+
+
+def _raise_site(exc):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    return (tb.tb_frame.f_code.co_filename, tb.tb_lineno, type(exc))
+
+
+def _outermost_of_recursion(exc, frame):
+    """A RecursionError stops at the first call of the runaway function,
+    where there is room for the debugger and a restart makes sense."""
+    code, outermost, f = frame.f_code, frame, frame.f_back
+    while f is not None:
+        if f.f_code is code:
+            outermost = f
+        f = f.f_back
+    return outermost is frame
+
+
+# Frames of the runtime that catch everything to report it: an exception
+# that reaches them ends a thread, a task or the program.
+_CATCH_ALLS = {
+    ("threading.py", "_bootstrap_inner"), ("threading.py", "run"),
+    ("events.py", "_run"), ("tasks.py", "__step"), ("tasks.py", "__step_run_and_handle_result"),
+    ("thread.py", "run"), ("process.py", "_process_worker"),
+    ("runpy.py", "_run_code"), ("runpy.py", "_run_module_as_main"),
+}
+
+
+def _is_catch_all(frame):
+    code = frame.f_code
+    return (os.path.basename(code.co_filename), code.co_name) in _CATCH_ALLS and \
+        code.co_filename.startswith(_STDLIB)
+
+
+_STDLIB = os.path.dirname(os.__file__)
+
+
+def _caught_above(exc, frame):
+    """Will a caller of ``frame`` catch ``exc``?  Decided from the live frames:
+    their try statements and with blocks around the current call, and the
+    C functions that swallow an exception (``hasattr``, ``next(it, d)``...).
+    When it cannot tell, the answer is no: losing a crash's state is worse
+    than one extra stop."""
+    below, f = frame, frame.f_back
+    while f is not None:
+        if _is_catch_all(f):
+            return False
+        verdict = _frame_catches(f, below, exc)
+        if verdict is not False:
+            return bool(verdict)
+        below, f = f, f.f_back
+    return False
+
+
+def _frame_catches(frame, below, exc):
+    """True if ``frame`` catches ``exc`` coming from the call it is making,
+    False if it lets it through, None if that cannot be told."""
+    entry = _catchers_at(frame.f_code, frame.f_lasti)
+    if entry is None:
+        return None
+    for kind, detail in entry:
+        if kind == "c-call":
+            if _c_call_catches(detail, exc, below):
+                return True
+            continue
+        try:
+            caught = _catcher_matches(kind, detail, exc, frame)
+        except Exception:
+            return None
+        if caught == "reraise":
+            continue
+        if caught:
+            return True
+    return False
+
+
+def _catcher_matches(kind, detail, exc, frame):
+    if kind == "with":
+        types_ = tuple(t for code in detail for t in _as_tuple(
+            eval(code, frame.f_globals, frame.f_locals)))
+        return isinstance(exc, types_)
+    for type_code, reraises in detail:  # the except clauses of one try, in order
+        types_ = (BaseException,) if type_code is None else _as_tuple(
+            eval(type_code, frame.f_globals, frame.f_locals))
+        if isinstance(exc, types_):
+            return "reraise" if reraises else True
+    return False
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
+# C functions that swallow an exception raised by the Python code they call.
+_C_CATCHERS = {
+    "hasattr": (AttributeError, 2), "getattr": (AttributeError, 3),
+    "next": (StopIteration, 2), "isinstance": (AttributeError, 2),
+    "issubclass": (AttributeError, 2),
+}
+_CONSUMERS = {"list", "tuple", "set", "frozenset", "sorted", "sum", "min", "max", "any",
+              "all", "dict", "enumerate", "zip", "map", "filter", "iter", "join", "extend",
+              "update"}
+
+
+def _c_call_catches(detail, exc, below):
+    name, nargs = detail
+    if name == "iterate":  # a for loop or a consumer iterating
+        return isinstance(exc, IndexError) and below.f_code.co_name == "__getitem__"
+    caught, wanted = _C_CATCHERS.get(name, (None, None))
+    if caught is not None and (wanted is None or nargs == wanted) and isinstance(exc, caught):
+        return True
+    return isinstance(exc, AttributeError) and _falls_back_to_getattr(below)
+
+
+def _falls_back_to_getattr(frame):
+    """An AttributeError from a property or ``__getattribute__`` makes Python
+    call the class's ``__getattr__`` instead."""
+    code = frame.f_code
+    if not code.co_argcount or code.co_name == "__getattr__":
+        return False
+    try:
+        obj = frame.f_locals[code.co_varnames[0]]
+    except KeyError:
+        return False
+    return getattr(type(obj), "__getattr__", None) is not None
+
+
+def _catchers_at(code, lasti):
+    """What may catch an exception at instruction ``lasti`` of ``code``,
+    innermost first; None when it cannot be known.  Cached per site."""
+    key = (id(code), lasti)
+    hit = _stops.catchers.get(key)
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    if len(_stops.catchers) > 4096:
+        _stops.catchers.clear()
+    found = _find_catchers(code, lasti)
+    _stops.catchers[key] = (code, found)
+    return found
+
+
+def _find_catchers(code, lasti):
+    position = _position(code, lasti)
+    tree = _tree_of(code)
+    if tree is None or position is None:
+        return [] if _no_handler_covers(code, lasti) else None
+    node = tree.get((code.co_name, code.co_firstlineno))
+    if node is None:
+        return [] if code.co_name.startswith("<") and code.co_name != "<module>" else None
+    body = node.body if not isinstance(node, ast.Expression) else []
+    found = []
+    _collect_catchers(body, position, found, code.co_filename)
+    found.reverse()
+    call = _innermost_call(body, position)
+    if call is not None:
+        found.insert(0, ("c-call", call))
+    return found
+
+
+def _no_handler_covers(code, lasti):
+    """On 3.11+, the exception table says for sure when no handler is there."""
+    table = getattr(code, "co_exceptiontable", None)
+    if table is None:
+        return False
+    return not any(start <= lasti < end for start, end in _exception_ranges(table))
+
+
+def _exception_ranges(table):
+    """The ranges of the exception table (CPython's varint format)."""
+    data, i, ranges = table, 0, []
+
+    def varint():
+        nonlocal i
+        b = data[i]
+        i += 1
+        value = b & 63
+        while b & 64:
+            b = data[i]
+            i += 1
+            value = (value << 6) | (b & 63)
+        return value
+
+    while i < len(data):
+        start = varint() * 2
+        length = varint() * 2
+        varint()  # target
+        varint()  # depth and lasti
+        ranges.append((start, start + length))
+    return ranges
+
+
+def _position(code, lasti):
+    """``(line, column, end line, end column)`` of an instruction (3.11+), or
+    the line alone with the whole line as columns (3.10)."""
+    if hasattr(code, "co_positions"):
+        positions = list(code.co_positions())
+        index = lasti // 2
+        if 0 <= index < len(positions) and None not in positions[index]:
+            line, end_line, col, end_col = positions[index]
+            return (line, col, end_line, end_col)
+        return None
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return (line, 0, line, 1 << 30)
     return None
+
+
+def _tree_of(code):
+    """``{(name, first_line): node}`` for the file of ``code``, parsed once per version."""
+    path = code.co_filename
+    stamp = _stamp(path)
+    cached = _stops.trees.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    lines = linecache.getlines(path)
+    if not lines:
+        return None
+    try:
+        tree = ast.parse("".join(lines), path)
+    except (SyntaxError, ValueError):
+        return None
+    index = {("<module>", 1): tree}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            index[(node.name, _first_line(node))] = node
+    if len(_stops.trees) > 64:
+        _stops.trees.clear()
+    _stops.trees[path] = (stamp, index)
+    return index
+
+
+def _contains(first, last, position):
+    """Does the span from node ``first`` to node ``last`` hold ``position``?"""
+    line, col, end_line, end_col = position
+    return ((first.lineno, first.col_offset) <= (line, col)
+            and (end_line, end_col) <= (last.end_lineno, last.end_col_offset))
+
+
+def _collect_catchers(body, position, found, path):
+    """Append, outermost first, the handlers around ``position`` in ``body``."""
+    for node in body:
+        if not _contains(node, node, position):
+            continue
+        kind = type(node)
+        if kind in (ast.Try, getattr(ast, "TryStar", ast.Try)):
+            if node.body and _contains(node.body[0], node.body[-1], position):
+                found.append(("except", [
+                    (None if h.type is None else
+                     compile(ast.Expression(h.type), path, "eval"), _raises(h.body))
+                    for h in node.handlers]))
+            for part in [node.body, node.orelse, node.finalbody] + [h.body for h in node.handlers]:
+                _collect_catchers(part, position, found, path)
+        elif kind in (ast.With, ast.AsyncWith):
+            if node.body and _contains(node.body[0], node.body[-1], position):
+                suppressed = [compile(ast.Expression(e), path, "eval") for item in node.items
+                              for e in _suppressed_types(item.context_expr)]
+                if suppressed:
+                    found.append(("with", suppressed))
+            _collect_catchers(node.body, position, found, path)
+        elif kind not in _DEFS and kind in _COMPOUND | {ast.Match}:
+            for field in _BODIES:
+                for inner in getattr(node, field, ()) or ():
+                    _collect_catchers(getattr(inner, "body", [inner])
+                                      if kind is ast.Match else [inner], position, found, path)
+
+
+def _raises(body):
+    """Does an except clause raise (again or anew)?  Then it passes the
+    exception on, and the next handler out decides."""
+    return any(isinstance(n, ast.Raise) for n in _walk_own_scope(body))
+
+
+_SUPPRESSORS = {"suppress": "all", "raises": "first", "assertRaises": "first",
+                "assertRaisesRegex": "first"}
+
+
+def _suppressed_types(expr):
+    """The exception types a known suppressing context manager swallows."""
+    if not isinstance(expr, ast.Call):
+        return []
+    func = expr.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    how = _SUPPRESSORS.get(name)
+    if how is None or not expr.args:
+        return []
+    return list(expr.args) if how == "all" else [expr.args[0]]
+
+
+def _innermost_call(body, position):
+    """The C catcher the instruction at ``position`` may be calling through."""
+    best = None
+    for stmt in body:
+        if not _contains(stmt, stmt, position):
+            continue
+        for node in _walk_own_scope([stmt]):
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                target = node.iter
+                if _contains(target, target, position) or (position[0] == position[2] and
+                                                          target.lineno == position[0]):
+                    best = ("iterate", 0)
+            if isinstance(node, ast.Call) and _contains(node, node, position):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in _C_CATCHERS:
+                    best = (name, len(node.args))
+                elif name in _CONSUMERS:
+                    best = ("iterate", 0)
+                else:
+                    best = best or ("call", len(node.args))
+    return best
 
 
 ###############################################################################
@@ -1678,7 +2023,6 @@ class _Debuggers:
     def __init__(self):
         self.instance = None
         self.helped = False
-        self.warned_no_terminal = False
 
     def get(self):
         if self.instance is None:
@@ -1759,10 +2103,10 @@ def _propagate():
     exc = sys.exc_info()[1]
     frame = sys._getframe(1)
     definition = _registry.owner(frame.f_code)
-    reason = _stop_decision(exc, definition)
+    reason = _stop_decision(exc, frame, definition)
     if reason is not None:
-        if reason == "no terminal" and not _debuggers.warned_no_terminal:
-            _debuggers.warned_no_terminal = True
+        if reason == "no terminal" and not _stops.warned_no_terminal:
+            _stops.warned_no_terminal = True
             sys.stderr.write(f"hot-restart: stdin is not a terminal, so no debugger opens for "
                              f"{type(exc).__name__}; it propagates as usual.\n")
         return True

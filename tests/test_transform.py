@@ -195,6 +195,7 @@ def test_restart_passes_the_original_arguments(monkeypatch, tmp_path):
     exec(compile(path.read_text(), str(path), "exec"), namespace)
     hr.wrap_class(namespace["Box"])
     monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    monkeypatch.setattr(hr, "_caught_above", lambda exc, frame: False)  # pytest would catch it
     monkeypatch.setattr(hr, "_run_session", lambda session: False)  # as if "c"
     assert namespace["Box"]().put(1, 2, 3, _Box__key="v", more=4) == "rebound"
     first, second = namespace["calls"]
