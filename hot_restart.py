@@ -29,6 +29,7 @@ import bdb
 import builtins
 import contextvars
 import copy
+import dis
 import fnmatch
 import functools
 import importlib.util
@@ -1721,8 +1722,10 @@ def _find_catchers(code, lasti):
     tree = _tree_of(code)
     if tree is None or position is None:
         return [] if _no_handler_covers(code, lasti) else None
+    if _iterating(code, lasti):
+        return [("c-call", ("iterate", 0))]
     node = tree.get((code.co_name, code.co_firstlineno))
-    if node is None:
+    if node is None:  # a comprehension or lambda: no try statement inside
         return [] if code.co_name.startswith("<") and code.co_name != "<module>" else None
     body = node.body if not isinstance(node, ast.Expression) else []
     found = []
@@ -1732,6 +1735,13 @@ def _find_catchers(code, lasti):
     if call is not None:
         found.insert(0, ("c-call", call))
     return found
+
+
+def _iterating(code, lasti):
+    """Is the instruction a for loop's step (which ends the loop on StopIteration,
+    or on IndexError from an old-style ``__getitem__``)?"""
+    op = code.co_code[lasti] if 0 <= lasti < len(code.co_code) else None
+    return op is not None and dis.opname[op].startswith("FOR_ITER")
 
 
 def _no_handler_covers(code, lasti):
@@ -1778,7 +1788,7 @@ def _position(code, lasti):
         return None
     for start, end, line in code.co_lines():
         if start <= lasti < end and line is not None:
-            return (line, 0, line, 1 << 30)
+            return (line, 0, line, _WHOLE_LINE)
     return None
 
 
@@ -1809,8 +1819,13 @@ def _tree_of(code):
 def _contains(first, last, position):
     """Does the span from node ``first`` to node ``last`` hold ``position``?"""
     line, col, end_line, end_col = position
+    if end_col == _WHOLE_LINE:  # 3.10 knows only the line
+        return first.lineno <= line <= last.end_lineno
     return ((first.lineno, first.col_offset) <= (line, col)
             and (end_line, end_col) <= (last.end_lineno, last.end_col_offset))
+
+
+_WHOLE_LINE = 1 << 30
 
 
 def _collect_catchers(body, position, found, path):

@@ -19,11 +19,14 @@ script of what the user sees and types:
     repeat N: A; B     do steps A and B, N times
     exit CODE          wait for the program to end with status CODE
     absent REGEX       the whole output must not match REGEX
+    same-as-plain      the output is what the program prints with
+                       hot-restart switched off (HOT_RESTART=0)
 """
 
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,6 +50,7 @@ class Terminal:
         env.pop("HOT_RESTART", None)
         env.pop("HOT_RESTART_DEBUGGER", None)
         command = command.replace("{python}", sys.executable)
+        self.env, self.command = env, command
         self.child = pexpect.spawn("/bin/sh", ["-c", "exec " + command], cwd=str(folder), env=env,
                                    encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 200))
         self.folder = folder
@@ -83,6 +87,13 @@ class Terminal:
         stat = target.stat()
         os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
+    def plain_output(self, command):
+        env = {**self.env, "HOT_RESTART": "0"}
+        done = subprocess.run(["/bin/sh", "-c", "exec " + command], cwd=str(self.folder),
+                              env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+        return done.stdout + done.stderr
+
     def finish(self, code):
         self.expect(pexpect.EOF)
         self.child.close()
@@ -111,6 +122,10 @@ def _run_step(term, step):
                 _run_step(term, inner)
     elif verb == "exit":
         term.finish(arg)
+    elif verb == "same-as-plain":
+        plain = term.plain_output(term.command)
+        assert term.output.replace("\r\n", "\n") == plain, (
+            f"with hot-restart:\n{term.output}\nwithout:\n{plain}")
     elif verb == "absent":
         assert not re.search(arg, term.output, re.DOTALL), f"{arg!r} was printed:\n{term.output}"
     else:
@@ -136,4 +151,5 @@ def test_scenario(name, tmp_path):
             _run_step(term, step)
     finally:
         term.child.close(force=True)
-    assert steps[-1].startswith(("exit", "absent")), "a scenario must check how it ends"
+    assert steps[-1].startswith(("exit", "absent", "same-as-plain")), \
+        "a scenario must check how it ends"
