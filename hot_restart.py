@@ -1528,10 +1528,17 @@ def _describe_reloads(found):
 ###############################################################################
 
 def _has_terminal():
+    """Is stdin a terminal?  Asked once per stdin object."""
+    stdin = sys.stdin
+    known = _stops.terminal
+    if known is not None and known[0] is stdin:
+        return known[1]
     try:
-        return sys.stdin is not None and sys.stdin.isatty()
+        answer = stdin is not None and stdin.isatty()
     except (ValueError, AttributeError):
-        return False
+        answer = False
+    _stops.terminal = (stdin, answer)
+    return answer
 
 
 def _stop_decision(exc, frame, definition):
@@ -1540,7 +1547,7 @@ def _stop_decision(exc, frame, definition):
     The cheap checks come first; the look up the stack (would a caller
     catch it?) runs only for an exception that passed them.
     """
-    if isinstance(exc, _NEVER_STOP + (_Again,)):
+    if isinstance(exc, _NEVER_STOP):
         return "control flow"
     if isinstance(exc, PROPAGATED_EXCEPTIONS) or (
             definition is not None and definition.propagated
@@ -1548,7 +1555,7 @@ def _stop_decision(exc, frame, definition):
         return "propagated"
     if _session.get() is not None:
         return "inside a debugger session"
-    if _raise_site(exc) in _stops.control_flow:
+    if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
         return "marked as control flow"
     terminal = _has_terminal()
     if not terminal and _stops.warned_no_terminal:
@@ -1567,6 +1574,7 @@ class _Stops:
     def __init__(self):
         self.control_flow = set()
         self.warned_no_terminal = False
+        self.terminal = None   # (stdin, whether it is a terminal)
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, tree, {(name, first_line): node})
 
@@ -1604,12 +1612,6 @@ _CATCH_ALLS = {
 }
 
 
-def _is_catch_all(frame):
-    code = frame.f_code
-    return (os.path.basename(code.co_filename), code.co_name) in _CATCH_ALLS and \
-        code.co_filename.startswith(_STDLIB)
-
-
 _STDLIB = os.path.dirname(os.__file__)
 
 
@@ -1621,11 +1623,9 @@ def _caught_above(exc, frame):
     than one extra stop."""
     below, f = frame, frame.f_back
     while f is not None:
-        if _is_catch_all(f):
-            return False
         verdict = _frame_catches(f, below, exc)
         if verdict is not False:
-            return bool(verdict)
+            return verdict is True
         below, f = f, f.f_back
     return False
 
@@ -1637,6 +1637,8 @@ def _frame_catches(frame, below, exc):
     if entry is None:
         return None
     for kind, detail in entry:
+        if kind == "catch-all":
+            return "crash"
         if kind == "c-call":
             if _c_call_catches(detail, exc, below):
                 return True
@@ -1654,15 +1656,26 @@ def _frame_catches(frame, below, exc):
 
 def _catcher_matches(kind, detail, exc, frame):
     if kind == "with":
-        types_ = tuple(t for code in detail for t in _as_tuple(
-            eval(code, frame.f_globals, frame.f_locals)))
+        types_ = tuple(t for expr in detail for t in _as_tuple(_evaluate(expr, frame)))
         return isinstance(exc, types_)
     for type_code, reraises in detail:  # the except clauses of one try, in order
         types_ = (BaseException,) if type_code is None else _as_tuple(
-            eval(type_code, frame.f_globals, frame.f_locals))
+            _evaluate(type_code, frame))
         if isinstance(exc, types_):
             return "reraise" if reraises else True
     return False
+
+
+def _evaluate(expr, frame):
+    """The value of an except clause's type in ``frame``.  ``expr`` is a
+    plain name (looked up without building the frame's locals) or code."""
+    if isinstance(expr, str):
+        code = frame.f_code
+        if expr not in code.co_varnames and expr not in code.co_cellvars + code.co_freevars:
+            found = frame.f_globals.get(expr, _MISSING)
+            return found if found is not _MISSING else frame.f_builtins[expr]
+        return frame.f_locals[expr]
+    return eval(expr, frame.f_globals, frame.f_locals)
 
 
 def _as_tuple(value):
@@ -1718,6 +1731,9 @@ def _catchers_at(code, lasti):
 
 
 def _find_catchers(code, lasti):
+    if (os.path.basename(code.co_filename), code.co_name) in _CATCH_ALLS and \
+            code.co_filename.startswith(_STDLIB):
+        return [("catch-all", None)]
     position = _position(code, lasti)
     tree = _tree_of(code)
     if tree is None or position is None:
@@ -1836,15 +1852,13 @@ def _collect_catchers(body, position, found, path):
         kind = type(node)
         if kind in (ast.Try, getattr(ast, "TryStar", ast.Try)):
             if node.body and _contains(node.body[0], node.body[-1], position):
-                found.append(("except", [
-                    (None if h.type is None else
-                     compile(ast.Expression(h.type), path, "eval"), _raises(h.body))
-                    for h in node.handlers]))
+                found.append(("except", [(_expression(h.type, path), _raises(h.body))
+                                         for h in node.handlers]))
             for part in [node.body, node.orelse, node.finalbody] + [h.body for h in node.handlers]:
                 _collect_catchers(part, position, found, path)
         elif kind in (ast.With, ast.AsyncWith):
             if node.body and _contains(node.body[0], node.body[-1], position):
-                suppressed = [compile(ast.Expression(e), path, "eval") for item in node.items
+                suppressed = [_expression(e, path) for item in node.items
                               for e in _suppressed_types(item.context_expr)]
                 if suppressed:
                     found.append(("with", suppressed))
@@ -1854,6 +1868,13 @@ def _collect_catchers(body, position, found, path):
                 for inner in getattr(node, field, ()) or ():
                     _collect_catchers(getattr(inner, "body", [inner])
                                       if kind is ast.Match else [inner], position, found, path)
+
+
+def _expression(node, path):
+    """What :func:`_evaluate` takes: None, a plain name, or compiled code."""
+    if node is None or isinstance(node, ast.Name):
+        return node and node.id
+    return compile(ast.Expression(node), path, "eval")
 
 
 def _raises(body):
@@ -2003,6 +2024,18 @@ class _Debugger(pdb.Pdb):
         self.message("")
         return self.do_quit(arg)
 
+    def do_handled(self, arg):
+        """handled
+        This exception is control flow that a caller handles in a way
+        hot-restart cannot see: let it propagate now, and never stop for
+        this exception type at this raise site again in this run."""
+        if self._current is None:
+            self.error("handled works where hot-restart stopped on an exception")
+            return None
+        _stops.control_flow.add(_raise_site(self._current.exc))
+        self._current.outcome = "quit"
+        return 1
+
     def do_reload(self, arg):
         """reload
         Load every edit to files with wrapped code now, say what changed,
@@ -2111,6 +2144,9 @@ def _run_session(session):
 
 class _Again(BaseException):
     """Sent from a restarted call that failed again to the loop that started it."""
+
+
+_NEVER_STOP += (_Again,)
 
 
 def _propagate():
