@@ -22,6 +22,7 @@ The module reads top to bottom in dependency order:
 7. The debugger: a pdb subclass and the session around it
 8. Runtime hooks called by instrumented code
 9. Public API
+10. Instrumented from birth: the import hook and the command line
 """
 
 import ast
@@ -32,12 +33,16 @@ import copy
 import dis
 import fnmatch
 import functools
+import importlib.machinery
 import importlib.util
 import linecache
 import marshal
 import os
 import pdb
+import runpy
+import signal
 import sys
+import sysconfig
 import threading
 import types
 import warnings
@@ -52,7 +57,7 @@ __all__ = [
     "reload_module", "restart_module", "is_restarting_module",
     "reraise", "exit", "ReloadException", "HotRestartWarning",
     "reload", "RELOAD_ON_CONTINUE", "RELOAD_ALL_ON_CONTINUE", "PRINT_HELP_MESSAGE",
-    "PROPAGATED_EXCEPTIONS", "DEBUGGER",
+    "PROPAGATED_EXCEPTIONS", "DEBUGGER", "main", "install_import_hook",
 ]
 
 ###############################################################################
@@ -626,9 +631,8 @@ def _instrument_all(definitions, scopes, lines=None, keep_free=None):
         index[(qualname, _first_line(node))] = (ordinal, node)
         if isinstance(node, ast.ClassDef):
             continue
-        nested = any(isinstance(a, _FUNCS) for a in ancestors)
         if node not in scopes:
-            deep = lines is None or nested
+            deep = lines is None or any(isinstance(a, _FUNCS) for a in ancestors)
             if not deep:
                 text = "".join(lines[node.lineno - 1:node.end_lineno])
                 deep = any(word in text for word in _NEEDS_DEEP)
@@ -636,11 +640,12 @@ def _instrument_all(definitions, scopes, lines=None, keep_free=None):
         if _instrumentable(node, scopes[node]):
             keep = keep_free.get(qualname, ()) if keep_free else ()
             _instrument(node, _plan(node, qualname, ancestors, scopes, keep))
-        if nested:  # closures made at run time join the registry as they are made
-            track = ast.Name(_TRACK, _LOAD)
-            track.__dict__.update(lineno=node.lineno, col_offset=node.col_offset,
-                                  end_lineno=node.lineno, end_col_offset=node.col_offset)
-            node.decorator_list.append(track)
+        # Functions made at run time (closures, and all of a module imported
+        # instrumented) join the registry as they are made.
+        track = ast.Name(_TRACK, _LOAD)
+        track.__dict__.update(lineno=node.lineno, col_offset=node.col_offset,
+                              end_lineno=node.lineno, end_col_offset=node.col_offset)
+        node.decorator_list.append(track)
     return index
 
 
@@ -769,6 +774,7 @@ class _FileVersion:
 
     def __init__(self, path, stamp, codes, index):
         self.path, self.stamp = path, stamp
+        self.module = None      # the instrumented code of the whole file
         self.codes = codes      # {(qualname, first_line): code}
         self.index = index      # {(qualname, first_line): (ordinal, default texts)}
         started = _process_start()
@@ -885,6 +891,7 @@ class _Registry:
         module, index, outline = cached
         codes = _function_codes(module)
         version = _FileVersion(path, stamp, codes, index)
+        version.module = module
         for key, code in codes.items():
             self.own(code, self.definition(path, key[0], index[key][0]))
         self.versions[path] = version
@@ -898,7 +905,7 @@ class _Registry:
         """Parse, instrument and compile ``path``: ``(module code, index, outline)``."""
         linecache.checkcache(path)
         lines = linecache.getlines(path, module_globals)
-        if not lines:
+        if not lines and not _stamp(path):
             raise ReloadException(f"no source for {path}")
         tree = ast.parse("".join(lines), path)
         flags = _future_flags(tree)
@@ -2514,3 +2521,189 @@ def exit(code=1):
         raise SystemExit(code)
     session.outcome = "exit"
     session.exit_code = code
+
+
+###############################################################################
+# Instrumented from birth: the import hook and the command line
+###############################################################################
+
+class _InstrumentingLoader(importlib.machinery.SourceFileLoader):
+    """Loads a project module from its instrumented code, so its functions are
+    wrapped from the moment they exist, even while the module still runs."""
+
+    def get_code(self, fullname):
+        return _registry.version(self.get_filename(fullname)).module
+
+    def exec_module(self, module):
+        super().exec_module(module)
+        state = _registry.files.get(self.path)
+        if state is not None:
+            state.module_wrapped, state.namespace = True, vars(module)
+
+
+class _ProjectFinder:
+    """Finds the project's modules and hands them the instrumenting loader.
+
+    The project is the files under ``roots`` (the script's folder), never
+    the standard library or site-packages; ``wrap`` and ``no_wrap`` are
+    fnmatch patterns over module names that add or remove modules.
+    """
+
+    def __init__(self, roots, wrap=(), no_wrap=()):
+        self.roots = [os.path.join(os.path.realpath(r), "") for r in roots]
+        self.wrap, self.no_wrap = list(wrap), list(no_wrap)
+        paths = sysconfig.get_paths()
+        self.outside = [os.path.join(os.path.realpath(paths[k]), "")
+                        for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
+
+    def wanted(self, name, origin):
+        if name == __name__ or any(fnmatch.fnmatchcase(name, p) for p in self.no_wrap):
+            return False
+        if any(fnmatch.fnmatchcase(name, p) for p in self.wrap):
+            return True
+        where = os.path.realpath(origin)
+        return (any(where.startswith(r) for r in self.roots)
+                and not any(where.startswith(o) for o in self.outside)
+                and "site-packages" not in where and "dist-packages" not in where)
+
+    def find_spec(self, name, path=None, target=None):
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if (spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader
+                or not self.wanted(name, spec.origin)):
+            return None
+        spec.loader = _InstrumentingLoader(name, spec.origin)
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+def install_import_hook(roots, wrap=(), no_wrap=()):
+    """Instrument, from birth, every module imported from now on from under
+    ``roots`` (and those matching ``wrap``, but not ``no_wrap``)."""
+    finder = _ProjectFinder(roots, wrap, no_wrap)
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
+_USAGE = """usage: python -m hot_restart [options] script.py [args...]
+       python -m hot_restart [options] -m package.module [args...]
+
+Run a Python program with every function of the project wrapped: when one
+crashes, a debugger opens there; fix the file and type c to go on.
+
+options:
+  --wrap PATTERN     also wrap the modules matching PATTERN (fnmatch; repeatable)
+  --no-wrap PATTERN  do not wrap the modules matching PATTERN (repeatable)
+  --debugger NAME    the debugger to open (default: $HOT_RESTART_DEBUGGER or pdb)
+  --version          print the version and exit
+  -h, --help         print this help and exit
+
+The project is the script's folder (the current folder with -m), never the
+standard library or site-packages.  With no terminal on stdin, or with
+HOT_RESTART=0, the program runs exactly as plain python would run it."""
+
+
+def _parse_command_line(argv):
+    """``(options, script or None, module or None, program arguments)``."""
+    options = {"wrap": [], "no-wrap": [], "debugger": None}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-h", "--help"):
+            print(_USAGE)
+            raise SystemExit(0)
+        if arg == "--version":
+            print(f"hot-restart {__version__}")
+            raise SystemExit(0)
+        name, eq, value = arg.partition("=")
+        if name in ("--wrap", "--no-wrap", "--debugger"):
+            if not eq:
+                if i + 1 >= len(argv):
+                    _usage_error(f"{name} needs a value")
+                value, i = argv[i + 1], i + 1
+            if name == "--debugger":
+                options["debugger"] = value
+            else:
+                options[name[2:]].append(value)
+        elif arg == "-m":
+            if i + 1 >= len(argv):
+                _usage_error("-m needs a module name")
+            return options, None, argv[i + 1], argv[i + 2:]
+        elif arg.startswith("-"):
+            _usage_error(f"unknown option {arg}")
+        else:
+            return options, arg, None, argv[i + 1:]
+        i += 1
+    _usage_error("no script or -m module to run")
+
+
+def _usage_error(message):
+    sys.stderr.write(f"{_USAGE.splitlines()[0]}\nhot-restart: error: {message}\n")
+    raise SystemExit(2)
+
+
+def main(argv=None):
+    """The command line: run a script or module as plain python would, with
+    the project's functions wrapped from birth.  See ``python -m hot_restart -h``."""
+    global DEBUGGER
+    options, script, module, args = _parse_command_line(
+        sys.argv[1:] if argv is None else argv)
+    if options["debugger"]:
+        DEBUGGER = options["debugger"]
+    active = _enabled() and _has_terminal()
+    try:
+        if script is not None:
+            _run_script(script, args, options, active)
+        else:
+            _run_module(module, args, options, active)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # as the interpreter would report it, without our frames
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        if isinstance(exc, KeyboardInterrupt):
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        raise SystemExit(1) from None
+
+
+def _run_script(script, args, options, active):
+    path = os.path.abspath(script)
+    if not os.path.exists(path):
+        sys.stderr.write(f"{sys.executable}: can't open file {path!r}: "
+                         f"[Errno 2] No such file or directory\n")
+        raise SystemExit(2)
+    sys.argv = [script, *args]
+    folder = os.path.dirname(os.path.realpath(path))
+    sys.path[0] = folder
+    main_module = types.ModuleType("__main__")
+    main_module.__dict__.update(__file__=path, __cached__=None, __builtins__=builtins,
+                                __loader__=importlib.machinery.SourceFileLoader("__main__",
+                                                                                path))
+    sys.modules["__main__"] = main_module
+    if active:
+        install_import_hook([folder], options["wrap"], options["no-wrap"])
+        code = _registry.version(path).module
+        state = _registry.files[path]
+        state.module_wrapped, state.namespace = True, vars(main_module)
+    else:
+        with open(path, "rb") as f:
+            code = compile(f.read(), path, "exec", dont_inherit=True)
+    exec(code, vars(main_module))
+
+
+def _run_module(module, args, options, active):
+    sys.argv = [module, *args]
+    sys.path[0] = os.getcwd()
+    if active:
+        install_import_hook([os.getcwd()], options["wrap"], options["no-wrap"])
+    runpy._run_module_as_main(module, alter_argv=True)
+
+
+if __name__ == "__main__":  # python -m hot_restart: run the one shared copy of the module
+    import hot_restart
+
+    hot_restart.main()

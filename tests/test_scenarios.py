@@ -21,6 +21,7 @@ script of what the user sees and types:
     absent REGEX       the whole output must not match REGEX
     same-as-plain      the output is what the program prints with
                        hot-restart switched off (HOT_RESTART=0)
+    same-as CMD        the output is what CMD prints (run with no terminal)
 """
 
 import os
@@ -67,7 +68,7 @@ class Terminal:
         self.output += self.child.before + (after if isinstance(after, str) else "")
 
     def edit(self, suffix):
-        edited = sorted(self.folder.glob(f"*.{suffix}"))
+        edited = sorted(self.folder.rglob(f"*.{suffix}"))
         assert edited, f"no files *.{suffix} in the scenario"
         for path in edited:
             self.save(path.with_suffix(""), path.read_text())
@@ -87,8 +88,9 @@ class Terminal:
         stat = target.stat()
         os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
-    def plain_output(self, command):
-        env = {**self.env, "HOT_RESTART": "0"}
+    def plain_output(self, command, switch_off=True):
+        env = {**self.env, "HOT_RESTART": "0"} if switch_off else self.env
+        command = command.replace("{python}", sys.executable)
         done = subprocess.run(["/bin/sh", "-c", "exec " + command], cwd=str(self.folder),
                               env=env, capture_output=True, text=True, timeout=TIMEOUT,
                               stdin=subprocess.DEVNULL)
@@ -126,6 +128,10 @@ def _run_step(term, step):
         plain = term.plain_output(term.command)
         assert term.output.replace("\r\n", "\n") == plain, (
             f"with hot-restart:\n{term.output}\nwithout:\n{plain}")
+    elif verb == "same-as":
+        other = term.plain_output(arg, switch_off=False)
+        assert term.output.replace("\r\n", "\n") == other, (
+            f"hot-restart printed:\n{term.output}\n{arg} printed:\n{other}")
     elif verb == "absent":
         assert not re.search(arg, term.output, re.DOTALL), f"{arg!r} was printed:\n{term.output}"
     else:
@@ -151,5 +157,5 @@ def test_scenario(name, tmp_path):
             _run_step(term, step)
     finally:
         term.child.close(force=True)
-    assert steps[-1].startswith(("exit", "absent", "same-as-plain")), \
+    assert steps[-1].startswith(("exit", "absent", "same-as")), \
         "a scenario must check how it ends"

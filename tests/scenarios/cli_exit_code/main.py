@@ -1,0 +1,9 @@
+import sys
+
+
+def finish(code):
+    print("exiting with", code)
+    sys.exit(code)
+
+
+finish(3)

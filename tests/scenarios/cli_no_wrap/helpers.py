@@ -1,0 +1,2 @@
+def divide(x, by):
+    return x / by
