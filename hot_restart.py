@@ -28,6 +28,7 @@ The module reads top to bottom in dependency order:
 import ast
 import bdb
 import builtins
+import contextlib
 import contextvars
 import copy
 import dis
@@ -760,6 +761,7 @@ class _FileState:
     def __init__(self, path, stamp, outline, lines):
         self.path, self.stamp, self.outline, self.lines = path, stamp, outline, lines
         self.namespace = None
+        self.prepare = None
         self.module_wrapped = False
         self.wrapped_classes = set()
 
@@ -878,16 +880,22 @@ class _Registry:
         self._owners = {}
         self.lock = threading.RLock()
 
-    def version(self, path, module_globals=None):
-        """The compiled instrumented version of ``path`` as it is on disk now."""
+    def version(self, path, module_globals=None, prepare=None):
+        """The compiled instrumented version of ``path`` as it is on disk now.
+
+        ``prepare(tree, source)``, if given, transforms the parsed file before
+        it is instrumented (pytest's assertion rewriting); such versions are
+        not cached on disk.
+        """
         stamp = _stamp(path)
         current = self.versions.get(path)
         if current is not None and current.stamp == stamp and stamp is not None:
             return current
-        cached = _load_cached(path, stamp)
+        cached = None if prepare else _load_cached(path, stamp)
         if cached is None:
-            cached = self._compile(path, module_globals)
-            _store_cached(path, stamp, *cached)
+            cached = self._compile(path, module_globals, prepare)
+            if prepare is None:
+                _store_cached(path, stamp, *cached)
         module, index, outline = cached
         codes = _function_codes(module)
         version = _FileVersion(path, stamp, codes, index)
@@ -898,10 +906,11 @@ class _Registry:
         if path not in self.files:
             self.files[path] = _FileState(path, stamp, outline,
                                           linecache.getlines(path, module_globals))
+            self.files[path].prepare = prepare
         return version
 
     @staticmethod
-    def _compile(path, module_globals):
+    def _compile(path, module_globals, prepare=None):
         """Parse, instrument and compile ``path``: ``(module code, index, outline)``."""
         linecache.checkcache(path)
         lines = linecache.getlines(path, module_globals)
@@ -910,6 +919,8 @@ class _Registry:
         tree = ast.parse("".join(lines), path)
         flags = _future_flags(tree)
         outline = _outline(tree.body, lines, flags=flags)
+        if prepare is not None:
+            prepare(tree, "".join(lines))
         nodes = _instrument_tree(tree, lines)
         module = compile(tree, path, "exec", flags=flags, dont_inherit=True)
         index = {key: (ordinal, _default_texts(lines, node))
@@ -1019,7 +1030,8 @@ def _surrogate(node, ancestors, scopes):
     return ast.Module(body=[inner], type_ignores=[])
 
 
-def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free):
+def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=None,
+                  lines=None):
     """Compile one definition again, inside its surrogate.
 
     Returns ``(code, None)``, or ``(None, why)`` when the new code cannot
@@ -1037,6 +1049,8 @@ def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free):
     extra = []
     for rewrite in (False, True):
         candidate = copy.deepcopy(node)
+        if prepare is not None:
+            prepare(ast.Module(body=[candidate], type_ignores=[]), "".join(lines))
         if rewrite:
             _rewrite_super(candidate.body, candidate, qualname.rpartition(".")[0])
         if wrapped:
@@ -1319,7 +1333,8 @@ def _plan_changed(found, key, definition, parsed, lines, flags):
     path = found.state.path
     old = definition.code
     code, why = _compile_unit(key, node, ancestors, flags, path, True,
-                              old.co_freevars if old is not None else ())
+                              old.co_freevars if old is not None else (),
+                              found.state.prepare, lines)
     if code is None:
         found.items.append((key[0], f"not applied: {why}"))
         return
@@ -1442,7 +1457,8 @@ def _define(key, node, ancestors, namespace, owner, wrapped, lines, flags, found
         if wrapped:
             wrap_class(namespace[node.name])
         return
-    code, why = _compile_unit(key, node, ancestors, flags, path, wrapped, None)
+    code, why = _compile_unit(key, node, ancestors, flags, path, wrapped, None,
+                              found.state.prepare, lines)
     if code is None:
         raise ReloadException(f"{key[0]} was added but cannot be compiled: {why}")
     closure = None
@@ -1536,6 +1552,8 @@ def _describe_reloads(found):
 
 def _has_terminal():
     """Is stdin a terminal?  Asked once per stdin object."""
+    if _stops.terminal_override:
+        return True
     stdin = sys.stdin
     known = _stops.terminal
     if known is not None and known[0] is stdin:
@@ -1582,6 +1600,7 @@ class _Stops:
         self.control_flow = set()
         self.warned_no_terminal = False
         self.terminal = None   # (stdin, whether it is a terminal)
+        self.terminal_override = False  # the pytest plugin saw a terminal
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, tree, {(name, first_line): node})
 
@@ -1609,9 +1628,11 @@ def _outermost_of_recursion(exc, frame):
     return outermost is frame
 
 
-# Frames of the runtime that catch everything to report it: an exception
-# that reaches them ends a thread, a task or the program.
+# Frames of the runtime (and of test runners) that catch everything to
+# report it: an exception that reaches them ends a thread, a task, a test
+# or the program.
 _CATCH_ALLS = {
+    ("python.py", "pytest_pyfunc_call"), ("case.py", "_callTestMethod"),
     ("threading.py", "_bootstrap_inner"), ("threading.py", "run"),
     ("events.py", "_run"), ("tasks.py", "__step"), ("tasks.py", "__step_run_and_handle_result"),
     ("thread.py", "run"), ("process.py", "_process_worker"),
@@ -1738,8 +1759,8 @@ def _catchers_at(code, lasti):
 
 
 def _find_catchers(code, lasti):
-    if (os.path.basename(code.co_filename), code.co_name) in _CATCH_ALLS and \
-            code.co_filename.startswith(_STDLIB):
+    if (os.path.basename(code.co_filename), code.co_name) in _CATCH_ALLS and (
+            code.co_filename.startswith(_STDLIB) or "_pytest" in code.co_filename):
         return [("catch-all", None)]
     position = _position(code, lasti)
     tree = _tree_of(code)
@@ -1975,6 +1996,8 @@ class _Debugger(pdb.Pdb):
         self._handler_lines = {}
 
     def run_session(self, session, banner):
+        # the streams of now: a test runner may have captured the old ones
+        self.stdin, self.stdout = sys.stdin, sys.stdout
         self._current = session
         tb = session.exc.__traceback__
         self._handler_lines = {session.frame: tb.tb_lineno}
@@ -2078,6 +2101,9 @@ class _Debuggers:
     def __init__(self):
         self.instance = None
         self.helped = False
+        #: context managers entered around every session (the pytest plugin
+        #: suspends output capture with one)
+        self.guards = []
 
     def get(self):
         if self.instance is None:
@@ -2114,7 +2140,9 @@ def _run_session(session):
     trace = sys.gettrace()
     sys.settrace(None)
     banner = _banner(session)
-    with _registry.lock, _in_session(session):
+    with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
+        for guard in _debuggers.guards:
+            guards.enter_context(guard())
         while True:
             session.outcome = None
             debugger.run_session(session, banner)
@@ -2529,10 +2557,15 @@ def exit(code=1):
 
 class _InstrumentingLoader(importlib.machinery.SourceFileLoader):
     """Loads a project module from its instrumented code, so its functions are
-    wrapped from the moment they exist, even while the module still runs."""
+    wrapped from the moment they exist, even while the module still runs.
+    ``prepare`` transforms the tree first (pytest's assertion rewriting)."""
+
+    def __init__(self, fullname, path, prepare=None):
+        super().__init__(fullname, path)
+        self.prepare = prepare
 
     def get_code(self, fullname):
-        return _registry.version(self.get_filename(fullname)).module
+        return _registry.version(self.get_filename(fullname), prepare=self.prepare).module
 
     def exec_module(self, module):
         super().exec_module(module)
@@ -2701,6 +2734,73 @@ def _run_module(module, args, options, active):
     if active:
         install_import_hook([os.getcwd()], options["wrap"], options["no-wrap"])
     runpy._run_module_as_main(module, alter_argv=True)
+
+
+###############################################################################
+# pytest plugin: pytest --hot-restart
+###############################################################################
+
+def pytest_addoption(parser):
+    """The pytest plugin's one option, registered through the pytest11 entry point."""
+    parser.getgroup("hot-restart").addoption(
+        "--hot-restart", action="store_true", default=False,
+        help="when a test fails, open a debugger in the failing function; fix the code "
+             "and type c to run the test again with the same fixtures")
+
+
+def pytest_configure(config):
+    """With --hot-restart and a terminal: wrap the project and the tests."""
+    if not config.getoption("hot_restart", False) or not _enabled():
+        return
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
+        terminal = sys.__stdin__ is not None and sys.__stdin__.isatty()
+    if not terminal:
+        return  # as if the plugin were not there
+    from _pytest.assertion.rewrite import rewrite_asserts
+
+    def prepare(tree, source):
+        rewrite_asserts(tree, source.encode(), None, config)
+
+    rewriter = next((f for f in sys.meta_path
+                     if type(f).__name__ == "AssertionRewritingHook"), None)
+    root = str(config.rootpath)
+    finder = _PytestFinder([root], rewriter, prepare)
+    sys.meta_path.insert(0, finder)
+    for name, module in list(sys.modules.items()):  # imported before this ran
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(".py") and finder.wanted(name, path):
+            wrap_module(module)
+    _stops.terminal_override = True
+    if capture is not None:
+        _debuggers.guards.append(functools.partial(_capture_suspended, capture))
+
+
+@contextlib.contextmanager
+def _capture_suspended(capture):
+    capture.suspend(in_=True)
+    try:
+        yield
+    finally:
+        capture.resume()
+
+
+class _PytestFinder(_ProjectFinder):
+    """The project finder, for test modules too: those pytest would rewrite
+    get their asserts rewritten, then instrumented."""
+
+    def __init__(self, roots, rewriter, prepare):
+        super().__init__(roots)
+        self.rewriter, self.prepare = rewriter, prepare
+
+    def find_spec(self, name, path=None, target=None):
+        if self.rewriter is not None:
+            spec = self.rewriter.find_spec(name, path, target)
+            if spec is not None and spec.loader is self.rewriter:
+                if self.wanted(name, spec.origin):
+                    spec.loader = _InstrumentingLoader(name, spec.origin, self.prepare)
+                return spec
+        return super().find_spec(name, path, target)
 
 
 if __name__ == "__main__":  # python -m hot_restart: run the one shared copy of the module
