@@ -5,7 +5,8 @@ Each folder under ``scenarios/`` is one scenario: the program as it starts
 ``NAME.SUFFIX`` replaces ``NAME`` at ``edit SUFFIX``), and ``steps``, a
 script of what the user sees and types:
 
-    command CMD        how to start the program ({python} is this Python);
+    command CMD        how to start the program ({python} is this Python,
+                       {bin} the folder of its scripts);
                        the default is ``{python} main.py``
     prompt             wait for the debugger prompt
     expect REGEX       wait for output matching REGEX
@@ -50,7 +51,8 @@ class Terminal:
                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("HOT_RESTART", None)
         env.pop("HOT_RESTART_DEBUGGER", None)
-        command = command.replace("{python}", sys.executable)
+        command = command.replace("{python}", sys.executable).replace(
+            "{bin}", os.path.dirname(sys.executable))
         self.env, self.command = env, command
         self.child = pexpect.spawn("/bin/sh", ["-c", "exec " + command], cwd=str(folder), env=env,
                                    encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 200))
