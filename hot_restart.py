@@ -1958,14 +1958,16 @@ def _innermost_call(body, position):
 class _Session:
     """One stop: the frame that failed, its exception, and what the user chose.
 
-    ``outcome`` is ``continue``, ``quit``, ``exit`` or ``reraise``, set by a
-    command or by :func:`exit` / :func:`reraise` typed at the prompt.
+    ``outcome`` is ``continue``, ``quit``, ``exit``, ``reraise`` or ``retry``
+    (then ``retry_frame`` is the frame to restart), set by a command or by
+    :func:`exit` / :func:`reraise` typed at the prompt.
     """
 
     def __init__(self, frame, exc, definition):
         self.frame, self.exc, self.definition = frame, exc, definition
         self.outcome = None
         self.exit_code = None
+        self.retry_frame = None
 
 
 _session = contextvars.ContextVar("hot_restart_session", default=None)
@@ -2054,6 +2056,36 @@ class _Debugger(pdb.Pdb):
         self.message("")
         return self.do_quit(arg)
 
+    def do_retry(self, arg):
+        """retry
+        Restart the selected frame (choose it with up and down; where marks
+        the frames that can restart with [retry]): load the edits, unwind to
+        that frame, running the finally blocks and with exits in between,
+        and call its function again with its original arguments."""
+        if self._current is None:
+            self.error("retry works where hot-restart stopped on an exception")
+            return None
+        frame = self.curframe
+        if _registry.owner(frame.f_code) is None:
+            self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
+                       f"where marks the frames that can with [retry]")
+            return None
+        found = _reload_files()
+        message = _describe_reloads(found)
+        if message:
+            self.message(message)
+        if any(f.error for f in found):
+            return None
+        self._current.outcome, self._current.retry_frame = "retry", frame
+        return 1
+
+    def format_stack_entry(self, frame_lineno, lprefix=": "):
+        entry = super().format_stack_entry(frame_lineno, lprefix)
+        if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
+            head, newline, rest = entry.partition("\n")
+            entry = head + "  [retry]" + newline + rest
+        return entry
+
     def do_handled(self, arg):
         """handled
         This exception is control flow that a caller handles in a way
@@ -2127,7 +2159,8 @@ def _banner(session):
         _debuggers.helped = True
         text += (f"\nFix {_short(session.frame.f_code.co_filename)} in your editor, then type "
                  f"c to reload it and call {name}() again with the same arguments;"
-                 f"\nq lets the error propagate, hot_restart.exit() ends the program.")
+                 f"\nq lets the error propagate, hot_restart.exit() ends the program;"
+                 f"\nup then retry restarts a calling function instead.")
     return text
 
 
@@ -2162,7 +2195,11 @@ def _run_session(session):
             banner = f"hot-restart: still stopped in {session.definition.qualname}()"
     if session.outcome == "exit":
         raise SystemExit(session.exit_code)
-    if session.outcome == "continue":
+    if session.outcome == "retry" and session.retry_frame is not session.frame:
+        if trace is not None:
+            sys.settrace(trace)
+        raise _Retry(session.retry_frame)
+    if session.outcome in ("continue", "retry"):
         if debugger.breaks:
             debugger.arm(session.frame)
         elif trace is not None:
@@ -2181,13 +2218,23 @@ class _Again(BaseException):
     """Sent from a restarted call that failed again to the loop that started it."""
 
 
-_NEVER_STOP += (_Again,)
+class _Retry(BaseException):
+    """Unwinds the stack to ``target``, a wrapped frame the user chose to restart."""
+
+    def __init__(self, target):
+        super().__init__(target.f_code.co_name)
+        self.target = target
+
+
+_NEVER_STOP += (_Again, _Retry)
 
 
 def _propagate():
     """Called in the ``except`` clause of every instrumented function."""
     exc = sys.exc_info()[1]
     frame = sys._getframe(1)
+    if type(exc) is _Retry:  # restart here, or let it unwind further
+        return exc.target is not frame
     definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, frame, definition)
     if reason is not None:
