@@ -1315,11 +1315,18 @@ def _plan_file(found, nodes, only):
             if body is not None and body not in old_statements:
                 continue
             before = [crc for crc, _ in old_statements.get(body, ())]
+            changed = []
             for crc, line in entries:
                 if crc in before:
                     before.remove(crc)
                 else:
-                    found.statements.append(line)
+                    changed.append(line)
+            if body is None:
+                found.statements += changed
+            elif changed or before:  # a class attribute, a dataclass field...
+                where = ", ".join(map(str, changed)) or "removed lines"
+                found.items.append((body[0], f"class body changed ({where}): not applied; "
+                                             f"hot_restart.reload_module() applies it"))
 
 
 def _node(nodes, key):
