@@ -101,6 +101,11 @@ class HotRestartWarning(UserWarning):
 _PROPAGATE = "@hot_restart.propagate"
 _AGAIN = "@hot_restart.again"
 _AGAIN_ASYNC = "@hot_restart.again_async"
+_AGAIN_GEN = "@hot_restart.again_gen"
+_AGAIN_AGEN = "@hot_restart.again_agen"
+_COUNTER = "@hot_restart.Counter"
+_COUNT = "@hot_restart.count"
+_VALUE = "@hot_restart.value"
 _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
@@ -489,15 +494,16 @@ class _Plan:
     class, for mangling.
     """
 
-    __slots__ = ("cells", "saved", "class_name")
+    __slots__ = ("cells", "saved", "class_name", "generator")
 
-    def __init__(self, cells, saved, class_name):
+    def __init__(self, cells, saved, class_name, generator=False):
         self.cells, self.saved, self.class_name = cells, saved, class_name
+        self.generator = generator
 
 
 def _instrumentable(fn, scope):
-    """Generators are restarted by a later version; they run as they are."""
-    return not scope.generator and len(fn.body) > _has_docstring(fn)
+    """A function whose body is more than a docstring."""
+    return len(fn.body) > _has_docstring(fn)
 
 
 def _has_docstring(fn):
@@ -520,7 +526,7 @@ def _plan(fn, qualname, ancestors, scopes, keep_free=()):
     if class_name and scope.loads & {"super", "__class__"}:
         cells.add("__class__")
     cells |= set(keep_free)
-    return _Plan(sorted(cells), scope.rebound, class_name)
+    return _Plan(sorted(cells), scope.rebound, class_name, scope.generator)
 
 
 def _instrument(fn, plan):
@@ -556,13 +562,18 @@ def _instrument(fn, plan):
     saved = {p: _SAVED + _mangle(p, plan.class_name) for p in plan.saved}
     entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
              for p, s in saved.items()]
+    if plan.generator:
+        entry.append(at_entry(ast.Assign, targets=[at_entry.name(_COUNT, _STORE)],
+                              value=at_entry(ast.Call, func=at_entry.name(_COUNTER), args=[],
+                                             keywords=[])))
+        _count_yields(body)
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
         at_def(ast.If, test=at_def(ast.Call, func=at_def.name(_PROPAGATE), args=[], keywords=[]),
                body=[at_def(ast.Raise, exc=None, cause=None)], orelse=[])])
     ends = isinstance(body[-1], (ast.Return, ast.Raise))
     guarded = ast.Try(body=body, handlers=[handler],
-                      orelse=[] if ends else [
-                          at_end(ast.Return, value=at_end(ast.Constant, value=None))],
+                      orelse=[] if ends else [at_end(ast.Return, value=None if plan.generator
+                                                     else at_end(ast.Constant, value=None))],
                       finalbody=[], lineno=body[0].lineno, col_offset=body[0].col_offset,
                       end_lineno=body[-1].end_lineno, end_col_offset=body[-1].end_col_offset)
     if plan.cells:
@@ -573,10 +584,59 @@ def _instrument(fn, plan):
     else:
         cells = at_def(ast.Constant, value=None)
     is_async = isinstance(fn, ast.AsyncFunctionDef)
-    call = at_def(ast.Call, func=at_def.name(_AGAIN_ASYNC if is_async else _AGAIN),
-                  args=[cells], keywords=[])
-    again = at_def(ast.Return, value=at_def(ast.Await, value=call) if is_async else call)
+    if plan.generator:
+        again = _generator_again(at_def, cells, is_async)
+    else:
+        call = at_def(ast.Call, func=at_def.name(_AGAIN_ASYNC if is_async else _AGAIN),
+                      args=[cells], keywords=[])
+        again = at_def(ast.Return, value=at_def(ast.Await, value=call) if is_async else call)
     fn.body = head + entry + [guarded, again]
+
+
+def _generator_again(at, cells, is_async):
+    """The restart of a generator: a new one from the current code, past the
+    values already handed out.  ``return (yield from again_gen(...))``, or
+    for an async generator ``async for v in again_agen(...): yield v``."""
+    call = at(ast.Call, func=at.name(_AGAIN_AGEN if is_async else _AGAIN_GEN),
+              args=[cells, at.name(_COUNT)], keywords=[])
+    if not is_async:
+        return at(ast.Return, value=at(ast.YieldFrom, value=call))
+    return at(ast.AsyncFor, target=at.name(_VALUE, _STORE), iter=call, orelse=[],
+              body=[at(ast.Expr, value=at(ast.Yield, value=at.name(_VALUE)))])
+
+
+def _count_yields(body):
+    """Make every yield of a generator's own scope count the values it hands
+    out: ``yield x`` becomes ``yield count.tick(x)`` and ``yield from it``
+    becomes ``yield from count.each(it)``."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        for field, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for i, child in enumerate(items):
+                if not isinstance(child, ast.AST) or isinstance(
+                        child, _FUNCS + (ast.Lambda, ast.ClassDef)):
+                    continue
+                stack.append(child)
+                replacement = _counted(child)
+                if replacement is not child:
+                    if isinstance(value, list):
+                        value[i] = replacement
+                    else:
+                        setattr(node, field, replacement)
+
+
+def _counted(node):
+    at = _Maker(node.lineno, node.col_offset) if hasattr(node, "lineno") else None
+    if isinstance(node, ast.Yield):
+        node.value = at(ast.Call, func=at(ast.Attribute, value=at.name(_COUNT), attr="tick",
+                                          ctx=_LOAD),
+                        args=[node.value or at(ast.Constant, value=None)], keywords=[])
+    if isinstance(node, ast.YieldFrom):
+        node.value = at(ast.Call, func=at(ast.Attribute, value=at.name(_COUNT), attr="each",
+                                          ctx=_LOAD), args=[node.value], keywords=[])
+    return node
 
 
 def _rewrite_super(body, fn, owner):
@@ -2329,6 +2389,82 @@ async def _again_async(cells):
             continue
 
 
+class _Counter:
+    """How many values an instrumented generator has handed out, so that its
+    restart can skip them."""
+
+    __slots__ = ("n",)
+
+    def __init__(self):
+        self.n = 0
+
+    def tick(self, value):
+        """Count ``value`` as handed out (it is, once computed) and pass it on."""
+        self.n += 1
+        return value
+
+    def each(self, iterable):
+        """``yield from iterable``, counting: values, send, throw and close
+        all reach the inner iterator as they would."""
+        inner = iter(iterable)
+        try:
+            value = next(inner)
+        except StopIteration as stop:
+            return stop.value
+        while True:
+            self.n += 1
+            try:
+                sent = yield value
+            except GeneratorExit:
+                close = getattr(inner, "close", None)
+                if close is not None:
+                    close()
+                raise
+            except BaseException as exc:
+                throw = getattr(inner, "throw", None)
+                if throw is None:
+                    raise
+                try:
+                    value = throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = next(inner) if sent is None else inner.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+def _again_gen(cells, count):
+    """A failed generator, restarted: a new one from the current code with the
+    same arguments, past the ``count.n`` values the consumer already has."""
+    frame = sys._getframe(1)
+    args, kwargs = _arguments(frame)
+    generator = _restart_target(cells, frame)(*args, **kwargs)
+    del frame
+    for _ in range(count.n):
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value
+    return (yield from generator)
+
+
+async def _again_agen(cells, count):
+    """The same as :func:`_again_gen`, for async generators."""
+    frame = sys._getframe(1)
+    args, kwargs = _arguments(frame)
+    generator = _restart_target(cells, frame)(*args, **kwargs)
+    del frame
+    for _ in range(count.n):
+        try:
+            await generator.__anext__()
+        except StopAsyncIteration:
+            return
+    async for value in generator:
+        yield value
+
+
 def _track(fn):
     """Applied to every function made at run time from instrumented code (a
     closure): the registry learns of it, so a reload can update it too."""
@@ -2352,7 +2488,8 @@ def _super(owner, obj):
 
 _registry = _Registry()
 builtins.__dict__.update({_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
-                          _SUPER: _super, _TRACK: _track})
+                          _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
+                          _COUNTER: _Counter, _SUPER: _super, _TRACK: _track})
 
 
 ###############################################################################
