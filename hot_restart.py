@@ -1,9 +1,10 @@
 """Edit-and-continue for Python: fix the crashed function, type ``c``, go on.
 
-When a wrapped function raises, a debugger opens in that function with every
-caller still alive.  The developer fixes the source file in an editor and
-types ``c``: the function is recompiled from the file and called again with
-the arguments of the failed call.  Nothing is re-imported and no module-level
+When a wrapped function raises, and no caller would catch the exception, a
+debugger opens in that function with every caller still alive.  The
+developer fixes the source in an editor and types ``c``: every changed
+definition is recompiled from its file and put in place, and the failed call
+runs again with its arguments.  Nothing is re-imported and no module-level
 code runs again.
 
 Functions are instrumented *in place*: the function is recompiled from its
@@ -14,15 +15,18 @@ its identity, and every reference to it sees each reload.
 The module reads top to bottom in dependency order:
 
 1. Settings and errors
-2. Finding definitions: walking a parsed file, scopes, positions
+2. Finding definitions: walking a parsed file, scopes, outlines, positions
 3. Instrumentation: the handler put around each function body
-4. The registry: files, their compiled versions, wrapped definitions
-5. Reload: the surrogate module, compiling one definition again
-6. Deciding whether to stop
+4. The registry: files, their compiled versions (and their cache on disk),
+   wrapped definitions and the code objects that run them
+5. Reload: what changed in a file (parsing only the edited statements), the
+   surrogate module, putting new code in place, the report
+6. Deciding whether to stop: would a caller catch the exception?
 7. The debugger: a pdb subclass and the session around it
-8. Runtime hooks called by instrumented code
+8. Runtime hooks called by instrumented code: the handler, the restart
 9. Public API
 10. Instrumented from birth: the import hook and the command line
+11. pytest plugin: ``pytest --hot-restart``
 """
 
 import ast
