@@ -2364,16 +2364,21 @@ def _arguments(frame):
     return args, kwargs
 
 
+def _call_again(cells, frame):
+    """Call the function that ``frame`` runs, in its current code, with the
+    arguments the failed call got."""
+    args, kwargs = _arguments(frame)
+    return _restart_target(cells, frame)(*args, **kwargs)
+
+
 def _again(cells):
     """Call the failed function again; loop while its restarts fail again."""
     frame = sys._getframe(1)
-    if frame.f_back is not None and frame.f_back.f_code is _again.__code__:
-        raise _Again
-    args, kwargs = _arguments(frame)
+    if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
+        raise _Again  # this is itself a restarted call: restart from the first one
     while True:
-        fn = _restart_target(cells, frame)
         try:
-            return fn(*args, **kwargs)
+            return _call_again(cells, frame)
         except _Again:
             continue
 
@@ -2384,11 +2389,9 @@ async def _again_async(cells):
     outer = frame.f_back
     if outer is not None and outer.f_code is _again_async.__code__:
         raise _Again
-    args, kwargs = _arguments(frame)
     while True:
-        fn = _restart_target(cells, frame)
         try:
-            return await fn(*args, **kwargs)
+            return await _call_again(cells, frame)
         except _Again:
             continue
 
@@ -2442,10 +2445,7 @@ class _Counter:
 def _again_gen(cells, count):
     """A failed generator, restarted: a new one from the current code with the
     same arguments, past the ``count.n`` values the consumer already has."""
-    frame = sys._getframe(1)
-    args, kwargs = _arguments(frame)
-    generator = _restart_target(cells, frame)(*args, **kwargs)
-    del frame
+    generator = _call_again(cells, sys._getframe(1))
     for _ in range(count.n):
         try:
             next(generator)
@@ -2456,10 +2456,7 @@ def _again_gen(cells, count):
 
 async def _again_agen(cells, count):
     """The same as :func:`_again_gen`, for async generators."""
-    frame = sys._getframe(1)
-    args, kwargs = _arguments(frame)
-    generator = _restart_target(cells, frame)(*args, **kwargs)
-    del frame
+    generator = _call_again(cells, sys._getframe(1))
     for _ in range(count.n):
         try:
             await generator.__anext__()
