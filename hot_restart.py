@@ -84,7 +84,9 @@ PRINT_HELP_MESSAGE = True
 #: (``wrap(propagated_exceptions=...)`` does the same for one function).
 PROPAGATED_EXCEPTIONS = ()
 
-#: Which debugger opens on a crash.  Only ``"pdb"`` is available for now.
+#: Which debugger opens on a crash, by name (``HOT_RESTART_DEBUGGER``, or
+#: ``--debugger`` on the command line).  Only ``"pdb"`` is available so far;
+#: another name gets a one-line message and pdb.
 DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "pdb")
 
 
@@ -2195,7 +2197,33 @@ class _Debugger(pdb.Pdb):
         sys.settrace(self.trace_dispatch)
 
 
-_DEBUGGERS = {"pdb": _Debugger}
+def _pdb():
+    return _Debugger
+
+
+#: Debugger adapters by name: each returns a class with the session
+#: behaviour of :class:`_Debugger` on top of that debugger.  Only pdb's
+#: is here so far; the others fall back to pdb with a message.
+_ADAPTERS = {"pdb": _pdb}
+_PIP_NAMES = {"ipdb": "ipdb", "pudb": "pudb", "pydevd": "debugpy", "debugpy": "debugpy"}
+
+
+def _choose_debugger(name):
+    """``(class, message or None)`` for the debugger called ``name``."""
+    name = (name or "pdb").lower()
+    adapter = _ADAPTERS.get(name)
+    if adapter is None:
+        if name not in _PIP_NAMES:
+            known = ", ".join(sorted(set(_ADAPTERS) | set(_PIP_NAMES)))
+            return _Debugger, (f"hot-restart: there is no debugger called {name!r} "
+                               f"(known: {known}); using pdb")
+        return _Debugger, (f"hot-restart: {name} is not supported yet; using pdb "
+                           f"(set HOT_RESTART_DEBUGGER=pdb to silence this)")
+    try:
+        return adapter(), None
+    except ImportError:
+        return _Debugger, (f"hot-restart: {name} is not installed (pip install "
+                           f"{_PIP_NAMES.get(name, name)}); using pdb")
 
 
 class _Debuggers:
@@ -2210,11 +2238,9 @@ class _Debuggers:
 
     def get(self):
         if self.instance is None:
-            factory = _DEBUGGERS.get(DEBUGGER.lower())
-            if factory is None:
-                sys.stderr.write(f"hot-restart: the debugger {DEBUGGER!r} is not supported; "
-                                 f"using pdb\n")
-                factory = _Debugger
+            factory, message = _choose_debugger(DEBUGGER)
+            if message:
+                sys.stderr.write(message + "\n")
             self.instance = factory()
         return self.instance
 

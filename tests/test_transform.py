@@ -441,3 +441,25 @@ def test_a_decorator_added_above_a_function_is_reparsed_with_it():
     assert outline["defs"][("last", 0)] == hr._outline(ast.parse("".join(after)).body,
                                                        after)["defs"][("last", 0)]
     assert ("last", 0) in nodes
+
+
+@pytest.mark.parametrize("name, message", [
+    pytest.param("pdb", None, id="pdb"),
+    pytest.param("PDB", None, id="any-case"),
+    pytest.param("ipdb", "ipdb is not supported yet; using pdb", id="not-yet"),
+    pytest.param("nosuch", "there is no debugger called 'nosuch'", id="unknown"),
+])
+def test_choosing_a_debugger(name, message):
+    chosen, said = hr._choose_debugger(name)
+    assert chosen is hr._Debugger
+    assert (said is None) if message is None else (message in said)
+
+
+def test_an_adapter_that_is_not_installed_falls_back_to_pdb(monkeypatch):
+    def missing():
+        raise ImportError("No module named 'ipdb'")
+
+    monkeypatch.setitem(hr._ADAPTERS, "ipdb", missing)
+    chosen, said = hr._choose_debugger("ipdb")
+    assert chosen is hr._Debugger
+    assert said == "hot-restart: ipdb is not installed (pip install ipdb); using pdb"
