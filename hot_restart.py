@@ -2152,8 +2152,8 @@ class _Debugger(pdb.Pdb):
         self._current.outcome, self._current.retry_frame = "retry", frame
         return 1
 
-    def format_stack_entry(self, frame_lineno, lprefix=": "):
-        entry = super().format_stack_entry(frame_lineno, lprefix)
+    def format_stack_entry(self, frame_lineno, *args, **kwargs):
+        entry = super().format_stack_entry(frame_lineno, *args, **kwargs)
         if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
             head, newline, rest = entry.partition("\n")
             entry = head + "  [retry]" + newline + rest
@@ -2201,10 +2201,18 @@ def _pdb():
     return _Debugger
 
 
+def _ipdb():
+    """IPython's terminal debugger (what ipdb opens), with the same session."""
+    import ipdb  # noqa: F401  (asked for by name: it must be installed)
+    from IPython.terminal.debugger import TerminalPdb
+
+    return type("_IpdbDebugger", (_Debugger, TerminalPdb), {})
+
+
 #: Debugger adapters by name: each returns a class with the session
 #: behaviour of :class:`_Debugger` on top of that debugger.  Only pdb's
 #: is here so far; the others fall back to pdb with a message.
-_ADAPTERS = {"pdb": _pdb}
+_ADAPTERS = {"pdb": _pdb, "ipdb": _ipdb}
 _PIP_NAMES = {"ipdb": "ipdb", "pudb": "pudb", "pydevd": "debugpy", "debugpy": "debugpy"}
 
 

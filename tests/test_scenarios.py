@@ -5,6 +5,7 @@ Each folder under ``scenarios/`` is one scenario: the program as it starts
 ``NAME.SUFFIX`` replaces ``NAME`` at ``edit SUFFIX``), and ``steps``, a
 script of what the user sees and types:
 
+    debugger NAME      (before the program starts) run it with this debugger
     command CMD        how to start the program ({python} is this Python,
                        {bin} the folder of its scripts);
                        the default is ``{python} main.py``
@@ -37,7 +38,7 @@ import pytest
 from conftest import ROOT
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-PROMPT = r"\(Pdb\) "
+PROMPTS = {"pdb": r"\(Pdb\) ", "ipdb": r"ipdb> "}
 TIMEOUT = 30
 
 
@@ -46,11 +47,12 @@ def _scenarios():
 
 
 class Terminal:
-    def __init__(self, folder, command):
+    def __init__(self, folder, command, debugger="pdb"):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb",
-               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+               "HOT_RESTART_DEBUGGER": debugger}
         env.pop("HOT_RESTART", None)
-        env.pop("HOT_RESTART_DEBUGGER", None)
+        self.prompt = PROMPTS[debugger]
         command = command.replace("{python}", sys.executable).replace(
             "{bin}", os.path.dirname(sys.executable))
         self.env, self.command = env, command
@@ -108,7 +110,7 @@ class Terminal:
 def _run_step(term, step):
     verb, _, arg = step.strip().partition(" ")
     if verb == "prompt":
-        term.expect(PROMPT)
+        term.expect(term.prompt)
     elif verb == "expect":
         term.expect(arg)
     elif verb == "send":
@@ -146,14 +148,16 @@ def test_scenario(name, tmp_path):
     shutil.copytree(SCENARIOS / name, folder)
     steps = [line for line in (folder / "steps").read_text().splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
-    command = "{python} main.py"
-    while steps[0].startswith(("command ", "example ")):
+    command, debugger = "{python} main.py", "pdb"
+    while steps[0].startswith(("command ", "example ", "debugger ")):
         verb, _, arg = steps.pop(0).partition(" ")
         if verb == "example":
             shutil.copyfile(ROOT / "examples" / arg, folder / arg)
+        elif verb == "debugger":
+            debugger = arg
         else:
             command = arg
-    term = Terminal(folder, command)
+    term = Terminal(folder, command, debugger)
     try:
         for step in steps:
             _run_step(term, step)

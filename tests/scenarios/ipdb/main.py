@@ -1,0 +1,16 @@
+import hot_restart
+
+
+def average(values):
+    total = sum(values)
+    return total / (len(values) - 3)
+
+
+def main():
+    data = [1, 2, 3]
+    print("average", average(data))
+    print("done")
+
+
+hot_restart.wrap_module()
+main()
