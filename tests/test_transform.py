@@ -446,7 +446,7 @@ def test_a_decorator_added_above_a_function_is_reparsed_with_it():
 @pytest.mark.parametrize("name, message", [
     pytest.param("pdb", None, id="pdb"),
     pytest.param("PDB", None, id="any-case"),
-    pytest.param("ipdb", "ipdb is not supported yet; using pdb", id="not-yet"),
+    pytest.param("pudb", "pudb is not supported yet; using pdb", id="not-yet"),
     pytest.param("nosuch", "there is no debugger called 'nosuch'", id="unknown"),
 ])
 def test_choosing_a_debugger(name, message):
@@ -463,3 +463,12 @@ def test_an_adapter_that_is_not_installed_falls_back_to_pdb(monkeypatch):
     chosen, said = hr._choose_debugger("ipdb")
     assert chosen is hr._Debugger
     assert said == "hot-restart: ipdb is not installed (pip install ipdb); using pdb"
+
+
+def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
+    from IPython.terminal.debugger import TerminalPdb
+
+    chosen, said = hr._choose_debugger("ipdb")
+    assert said is None
+    assert issubclass(chosen, hr._Debugger) and issubclass(chosen, TerminalPdb)
+    assert chosen.do_continue is hr._Debugger.do_continue
