@@ -2206,7 +2206,13 @@ def _ipdb():
     import ipdb  # noqa: F401  (asked for by name: it must be installed)
     from IPython.terminal.debugger import TerminalPdb
 
-    return type("_IpdbDebugger", (_Debugger, TerminalPdb), {})
+    class _IpdbDebugger(_Debugger, TerminalPdb):
+        def __init__(self):
+            super().__init__()
+            if os.environ.get("NO_COLOR"):  # the no-color convention
+                self.set_colors("NoColor")
+
+    return _IpdbDebugger
 
 
 #: Debugger adapters by name: each returns a class with the session
