@@ -2989,6 +2989,10 @@ def pytest_configure(config):
         terminal = sys.__stdin__ is not None and sys.__stdin__.isatty()
     if not terminal:
         return  # as if the plugin were not there
+    if config.getvalue("usepdb"):  # one debugger for failures: ours
+        config.option.usepdb = False
+        config.pluginmanager.unregister(name="pdbinvoke")
+        sys.stderr.write("hot-restart: --hot-restart handles failures, so --pdb is off\n")
     from _pytest.assertion.rewrite import rewrite_asserts
 
     def prepare(tree, source):
@@ -3010,11 +3014,15 @@ def pytest_configure(config):
 
 @contextlib.contextmanager
 def _capture_suspended(capture):
-    capture.suspend(in_=True)
+    """pytest's output capture off (stdin too) for a while, if it is on."""
+    capturing = sys.stdin is not sys.__stdin__ or sys.stdout is not sys.__stdout__
+    if capturing:
+        capture.suspend(in_=True)
     try:
         yield
     finally:
-        capture.resume()
+        if capturing:
+            capture.resume()
 
 
 class _PytestFinder(_ProjectFinder):
