@@ -2992,7 +2992,8 @@ def pytest_configure(config):
     if config.getvalue("usepdb"):  # one debugger for failures: ours
         config.option.usepdb = False
         config.pluginmanager.unregister(name="pdbinvoke")
-        sys.stderr.write("hot-restart: --hot-restart handles failures, so --pdb is off\n")
+        with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
+            sys.stderr.write("hot-restart: --hot-restart handles failures, so --pdb is off\n")
     from _pytest.assertion.rewrite import rewrite_asserts
 
     def prepare(tree, source):
@@ -3015,7 +3016,8 @@ def pytest_configure(config):
 @contextlib.contextmanager
 def _capture_suspended(capture):
     """pytest's output capture off (stdin too) for a while, if it is on."""
-    capturing = sys.stdin is not sys.__stdin__ or sys.stdout is not sys.__stdout__
+    capturing = any(getattr(sys, name) is not getattr(sys, f"__{name}__")
+                    for name in ("stdin", "stdout", "stderr"))
     if capturing:
         capture.suspend(in_=True)
     try:
