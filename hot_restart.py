@@ -2280,13 +2280,13 @@ def _run_session(session):
 
     Returns True when the exception should propagate.
     """
-    debugger = _debuggers.get()
     trace = sys.gettrace()
     sys.settrace(None)
     banner = _banner(session)
     with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
         for guard in _debuggers.guards:
             guards.enter_context(guard())
+        debugger = _debuggers.get()  # made where the real terminal is in place
         while True:
             session.outcome = None
             debugger.run_session(session, banner)

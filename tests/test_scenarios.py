@@ -5,7 +5,8 @@ Each folder under ``scenarios/`` is one scenario: the program as it starts
 ``NAME.SUFFIX`` replaces ``NAME`` at ``edit SUFFIX``), and ``steps``, a
 script of what the user sees and types:
 
-    debugger NAME      (before the program starts) run it with this debugger
+    debuggers NAMES    (before the program starts) the debuggers this scenario
+                       runs under; by default every installed one (pdb, ipdb)
     command CMD        how to start the program ({python} is this Python,
                        {bin} the folder of its scripts);
                        the default is ``{python} main.py``
@@ -26,6 +27,7 @@ script of what the user sees and types:
     same-as CMD        the output is what CMD prints (run with no terminal)
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -42,15 +44,30 @@ PROMPTS = {"pdb": r"\(Pdb\) ", "ipdb": r"ipdb> "}
 TIMEOUT = 30
 
 
+def _installed_debuggers():
+    found = ["pdb"]
+    if importlib.util.find_spec("ipdb") is not None:
+        found.append("ipdb")
+    return found
+
+
 def _scenarios():
-    return sorted(p.name for p in SCENARIOS.iterdir() if (p / "steps").exists())
+    """(scenario, debugger) pairs: each scenario under each debugger it runs with."""
+    pairs = []
+    for folder in sorted(p for p in SCENARIOS.iterdir() if (p / "steps").exists()):
+        wanted = _installed_debuggers()
+        for line in (folder / "steps").read_text().splitlines():
+            if line.startswith("debuggers "):
+                wanted = [d for d in line.split()[1:] if d in wanted]
+        pairs += [pytest.param(folder.name, d, id=f"{folder.name}-{d}") for d in wanted]
+    return pairs
 
 
 class Terminal:
     def __init__(self, folder, command, debugger="pdb"):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb",
                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
-               "HOT_RESTART_DEBUGGER": debugger}
+               "HOT_RESTART_DEBUGGER": debugger, "NO_COLOR": "1"}
         env.pop("HOT_RESTART", None)
         self.prompt = PROMPTS[debugger]
         command = command.replace("{python}", sys.executable).replace(
@@ -142,20 +159,18 @@ def _run_step(term, step):
         raise ValueError(f"unknown step {step!r}")
 
 
-@pytest.mark.parametrize("name", _scenarios())
-def test_scenario(name, tmp_path):
+@pytest.mark.parametrize("name, debugger", _scenarios())
+def test_scenario(name, debugger, tmp_path):
     folder = tmp_path / name
     shutil.copytree(SCENARIOS / name, folder)
     steps = [line for line in (folder / "steps").read_text().splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
-    command, debugger = "{python} main.py", "pdb"
-    while steps[0].startswith(("command ", "example ", "debugger ")):
+    command = "{python} main.py"
+    while steps[0].startswith(("command ", "example ", "debuggers ")):
         verb, _, arg = steps.pop(0).partition(" ")
         if verb == "example":
             shutil.copyfile(ROOT / "examples" / arg, folder / arg)
-        elif verb == "debugger":
-            debugger = arg
-        else:
+        elif verb == "command":
             command = arg
     term = Terminal(folder, command, debugger)
     try:
