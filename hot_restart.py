@@ -2210,7 +2210,10 @@ def _ipdb():
         def __init__(self):
             super().__init__()
             if os.environ.get("NO_COLOR"):  # the no-color convention
-                self.set_colors("NoColor")
+                if hasattr(self, "set_theme_name"):  # IPython 9
+                    self.set_theme_name("nocolor")
+                else:
+                    self.set_colors("NoColor")
 
     return _IpdbDebugger
 
