@@ -84,10 +84,11 @@ PRINT_HELP_MESSAGE = True
 #: (``wrap(propagated_exceptions=...)`` does the same for one function).
 PROPAGATED_EXCEPTIONS = ()
 
-#: Which debugger opens on a crash, by name (``HOT_RESTART_DEBUGGER``, or
-#: ``--debugger`` on the command line).  Only ``"pdb"`` is available so far;
-#: another name gets a one-line message and pdb.
-DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "pdb")
+#: Which debugger opens on a crash, by name: ``"pdb"`` or ``"ipdb"``
+#: (``HOT_RESTART_DEBUGGER``, or ``--debugger`` on the command line).  Empty
+#: means choose: ipdb when it can be imported, else pdb.  Another name gets a
+#: one-line message and pdb.
+DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "")
 
 
 class ReloadException(Exception):
@@ -2225,9 +2226,20 @@ _ADAPTERS = {"pdb": _pdb, "ipdb": _ipdb}
 _PIP_NAMES = {"ipdb": "ipdb", "pudb": "pudb", "pydevd": "debugpy", "debugpy": "debugpy"}
 
 
+def _detect_debugger():
+    """The debugger to use when none is named: one already running (debugpy
+    or pudb, which have no adapter yet and so say so), else ipdb if it can be
+    imported, else pdb."""
+    if "pydevd" in sys.modules:
+        return "pydevd"
+    if "pudb" in sys.modules:
+        return "pudb"
+    return "ipdb" if importlib.util.find_spec("ipdb") is not None else "pdb"
+
+
 def _choose_debugger(name):
     """``(class, message or None)`` for the debugger called ``name``."""
-    name = (name or "pdb").lower()
+    name = (name or _detect_debugger()).lower()
     adapter = _ADAPTERS.get(name)
     if adapter is None:
         if name not in _PIP_NAMES:

@@ -472,3 +472,15 @@ def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
     assert said is None
     assert issubclass(chosen, hr._Debugger) and issubclass(chosen, TerminalPdb)
     assert chosen.do_continue is hr._Debugger.do_continue
+
+
+def test_with_no_name_the_debugger_is_chosen(monkeypatch):
+    monkeypatch.delitem(hr.sys.modules, "pudb", raising=False)
+    monkeypatch.setattr(hr.importlib.util, "find_spec",
+                        lambda name: object() if name == "ipdb" else None)
+    assert hr._detect_debugger() == "ipdb"
+    monkeypatch.setattr(hr.importlib.util, "find_spec", lambda name: None)
+    assert hr._detect_debugger() == "pdb"
+    assert hr._choose_debugger("") == (hr._Debugger, None)
+    monkeypatch.setitem(hr.sys.modules, "pudb", object())
+    assert hr._detect_debugger() == "pudb"
