@@ -800,10 +800,6 @@ class _Definition:
         self.propagated = ()
 
     @property
-    def name(self):
-        return self.qualname.rpartition(".")[2]
-
-    @property
     def key(self):
         return (self.qualname, self.ordinal)
 
@@ -1676,7 +1672,7 @@ class _Stops:
         self.terminal = None   # (stdin, whether it is a terminal)
         self.terminal_override = False  # the pytest plugin saw a terminal
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
-        self.trees = {}        # path -> (stamp, tree, {(name, first_line): node})
+        self.trees = {}        # path -> (stamp, {(name, first_line): node})
 
 
 _stops = _Stops()
@@ -1965,11 +1961,11 @@ def _collect_catchers(body, position, found, path):
                 if suppressed:
                     found.append(("with", suppressed))
             _collect_catchers(node.body, position, found, path)
-        elif kind not in _DEFS and kind in _COMPOUND | {ast.Match}:
+        elif kind in _COMPOUND:
             for field in _BODIES:
-                for inner in getattr(node, field, ()) or ():
-                    _collect_catchers(getattr(inner, "body", [inner])
-                                      if kind is ast.Match else [inner], position, found, path)
+                for inner in getattr(node, field, None) or ():
+                    _collect_catchers(inner.body if isinstance(inner, ast.match_case) else [inner],
+                                      position, found, path)
 
 
 def _expression(node, path):
