@@ -19,6 +19,8 @@ script of what the user sees and types:
                        edit FILE in place, replacing the text OLD by NEW
                        (\\n stands for a line break)
     example FILE       (before the program starts) copy examples/FILE in
+    files-from NAME    (before the program starts) copy in the files of the
+                       scenario NAME (not its steps)
     repeat N: A; B     do steps A and B, N times
     exit CODE          wait for the program to end with status CODE
     absent REGEX       the whole output must not match REGEX
@@ -166,10 +168,13 @@ def test_scenario(name, debugger, tmp_path):
     steps = [line for line in (folder / "steps").read_text().splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     command = "{python} main.py"
-    while steps[0].startswith(("command ", "example ", "debuggers ")):
+    while steps[0].startswith(("command ", "example ", "debuggers ", "files-from ")):
         verb, _, arg = steps.pop(0).partition(" ")
         if verb == "example":
             shutil.copyfile(ROOT / "examples" / arg, folder / arg)
+        elif verb == "files-from":
+            shutil.copytree(SCENARIOS / arg, folder, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("steps"))
         elif verb == "command":
             command = arg
     term = Terminal(folder, command, debugger)
