@@ -84,10 +84,12 @@ PRINT_HELP_MESSAGE = True
 #: (``wrap(propagated_exceptions=...)`` does the same for one function).
 PROPAGATED_EXCEPTIONS = ()
 
-#: Which debugger opens on a crash, by name: ``"pdb"`` or ``"ipdb"``
-#: (``HOT_RESTART_DEBUGGER``, or ``--debugger`` on the command line).  Empty
-#: means choose: ipdb when it can be imported, else pdb.  Another name gets a
-#: one-line message and pdb.
+#: Which debugger opens on a crash, by name: ``"pdb"``, ``"ipdb"``, ``"pudb"``
+#: or ``"pydevd"`` (also ``"debugpy"``: VS Code) (``HOT_RESTART_DEBUGGER``, or
+#: ``--debugger`` on the command line).  Empty means choose: debugpy when it
+#: runs the program, pudb when the program imported it, else ipdb when it can
+#: be imported, else pdb.  A name that cannot be used gets a one-line message
+#: and pdb.
 DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "")
 
 
@@ -1652,7 +1654,7 @@ def _stop_decision(exc, frame, definition):
         return "inside a debugger session"
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
         return "marked as control flow"
-    terminal = _has_terminal()
+    terminal = _has_terminal() or _debuggers.attached()
     if not terminal and _stops.warned_no_terminal:
         return "no terminal"
     if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
@@ -2052,32 +2054,70 @@ def _in_session(session):
         _session.reset(token)
 
 
-class _Debugger(pdb.Pdb):
-    """pdb, opened post-mortem on a wrapped function with its callers alive.
+class _Adapter:
+    """What every debugger adapter shares: the stop being shown, and the
+    user's choice recorded on it.
 
-    Extension contract: ``run_session`` shows the stop and returns when the
-    user has chosen; the outcome is left on the session.  ``c`` means reload
-    and call again, ``q`` lets the exception propagate.  Between stops the
-    same instance is kept, so breakpoints survive.
+    Extension contract: a subclass implements ``show(session, banner)``,
+    which presents the stop and returns once the user has chosen, after
+    calling ``choose`` with the outcome (returning without a choice lets the
+    exception propagate).  ``message`` prints a line where the user looks.
+    ``how_to`` is the help added to the first banner; ``{file}`` and
+    ``{name}`` are filled in.  One instance is kept for the whole run, so
+    breakpoints set at one stop fire after the restart (``breaks`` and
+    ``arm`` come from bdb for the debuggers built on it).
     """
+
+    how_to = ""
+    _current = None
+
+    def run_session(self, session, banner):
+        self._current = session
+        try:
+            self.show(session, banner)
+        finally:
+            self._current = None
+
+    def choose(self, outcome):
+        self._current.outcome = outcome
+
+    def arm(self, frame):
+        """Trace again from ``frame`` up, so breakpoints fire in the restarted code."""
+        self.reset()
+        self.quitting = False
+        while frame is not None:
+            frame.f_trace = self.trace_dispatch
+            self.botframe = frame
+            frame = frame.f_back
+        self._set_stopinfo(self.botframe, None, -1)
+        sys.settrace(self.trace_dispatch)
+
+
+class _Debugger(_Adapter, pdb.Pdb):
+    """pdb, opened post-mortem on a wrapped function with its callers alive:
+    ``c`` reloads and calls again, ``q`` lets the exception propagate, and
+    ``retry``, ``reload`` and ``handled`` are added.  ipdb's adapter is this
+    class on IPython's debugger."""
+
+    how_to = ("Fix {file} in your editor, then type c to reload it and call {name}() "
+              "again with the same arguments;\nq lets the error propagate, "
+              "hot_restart.exit() ends the program;\nup then retry restarts a calling "
+              "function instead.")
 
     def __init__(self):
         super().__init__(nosigint=True)
         self.reset()
-        self._current = None
         self._handler_lines = {}
 
-    def run_session(self, session, banner):
+    def show(self, session, banner):
         # the streams of now: a test runner may have captured the old ones
         self.stdin, self.stdout = sys.stdin, sys.stdout
-        self._current = session
         tb = session.exc.__traceback__
         self._handler_lines = {session.frame: tb.tb_lineno}
         try:
             self.message(banner)
             self.interaction(session.frame.f_back, tb)
         finally:
-            self._current = None
             self._handler_lines = {}
             self.forget()
 
@@ -2111,13 +2151,13 @@ class _Debugger(pdb.Pdb):
     def do_continue(self, arg):
         if self._current is None:
             return super().do_continue(arg)
-        self._current.outcome = "continue"
+        self.choose("continue")
         return 1
 
     def do_quit(self, arg):
         if self._current is None:
             return super().do_quit(arg)
-        self._current.outcome = "quit"
+        self.choose("quit")
         return 1
 
     def do_EOF(self, arg):
@@ -2146,7 +2186,8 @@ class _Debugger(pdb.Pdb):
             self.message(message)
         if any(f.error for f in found):
             return None
-        self._current.outcome, self._current.retry_frame = "retry", frame
+        self._current.retry_frame = frame
+        self.choose("retry")
         return 1
 
     def format_stack_entry(self, frame_lineno, *args, **kwargs):
@@ -2165,7 +2206,7 @@ class _Debugger(pdb.Pdb):
             self.error("handled works where hot-restart stopped on an exception")
             return None
         _stops.control_flow.add(_raise_site(self._current.exc))
-        self._current.outcome = "quit"
+        self.choose("quit")
         return 1
 
     def do_reload(self, arg):
@@ -2181,17 +2222,6 @@ class _Debugger(pdb.Pdb):
         Let the exception propagate, as if hot-restart were not there."""
     do_c = do_cont = do_continue
     do_q = do_exit = do_quit
-
-    def arm(self, frame):
-        """Trace again from ``frame`` up, so breakpoints fire in the restarted code."""
-        self.reset()
-        self.quitting = False
-        while frame is not None:
-            frame.f_trace = self.trace_dispatch
-            self.botframe = frame
-            frame = frame.f_back
-        self._set_stopinfo(self.botframe, None, -1)
-        sys.settrace(self.trace_dispatch)
 
 
 def _pdb():
@@ -2215,17 +2245,144 @@ def _ipdb():
     return _IpdbDebugger
 
 
-#: Debugger adapters by name: each returns a class with the session
-#: behaviour of :class:`_Debugger` on top of that debugger.  Only pdb's
-#: is here so far; the others fall back to pdb with a message.
-_ADAPTERS = {"pdb": _pdb, "ipdb": _ipdb}
+class _Unavailable(ImportError):
+    """A debugger that cannot be used here; the message says why and what to do."""
+
+
+def _pudb():
+    """pudb's full-screen debugger, with the same session.
+
+    It opens on the crashed function in pudb's exception view (``e`` shows
+    the traceback), not in its post-mortem mode, where ``c`` is refused.
+    pudb keeps one debugger per process: when the program already made it,
+    that one is used, with its breakpoints.
+    """
+    import pudb
+    from pudb.debugger import Debugger
+
+    class _PudbDebugger(_Adapter, Debugger):
+        how_to = ("Fix {file} in your editor, then press c to reload it and call {name}() "
+                  "again with the same arguments; q lets the error propagate; "
+                  "hot_restart.exit() at pudb's Python shell (!) ends the program.")
+
+        def message(self, text):
+            sys.stderr.write(text + "\n")  # printed once pudb's screen has closed
+
+        def show(self, session, banner):
+            exc = session.exc
+            exc_tuple = (type(exc), exc, exc.__traceback__)
+            self.reset()
+            self.post_mortem = False
+            self.stack, _ = self.get_stack(session.frame.f_back, exc.__traceback__)
+            self.set_frame_index(next(i for i, (frame, _) in enumerate(self.stack)
+                                      if frame is session.frame))
+            self._refused = False
+            self.ui.call_with_ui(self._interact, exc_tuple, banner)
+            while session.outcome is None and self._refused:
+                self._refused = False
+                self.ui.call_with_ui(self.ui.interaction, exc_tuple, show_exc_dialog=False)
+
+        def _interact(self, exc_tuple, banner):
+            self.ui.message(banner, title="hot-restart")
+            self.ui.interaction(exc_tuple, show_exc_dialog=False)
+
+        # pudb's keys call these; at a crash they choose what happens next.
+        def set_continue(self):
+            if self._current is None:
+                return super().set_continue()
+            return self.choose("continue")
+
+        def set_quit(self):
+            if self._current is None:
+                return super().set_quit()
+            return self.choose("quit")
+
+        def _refuse(self):
+            self._refused = True
+            self.ui.message("hot-restart stopped on an error: c reloads your edits and calls "
+                            "the function again, q lets the error propagate.  To step "
+                            "through the call again, set a breakpoint (b), then press c.",
+                            title="hot-restart")
+
+        def set_next(self, frame):
+            return super().set_next(frame) if self._current is None else self._refuse()
+
+        def set_step(self):
+            return super().set_step() if self._current is None else self._refuse()
+
+        def set_return(self, frame):
+            return super().set_return(frame) if self._current is None else self._refuse()
+
+        def set_jump(self, frame, line):
+            return super().set_jump(frame, line) if self._current is None else self._refuse()
+
+    def make():
+        debugger = pudb._get_debugger()  # the process's one pudb, made if need be
+        debugger.__class__ = _PudbDebugger
+        return debugger
+
+    return make
+
+
+def _pydevd():
+    """VS Code (or another client) through debugpy: the crash is shown there
+    as an exception stop with the live stack.  Continue reloads and calls
+    again; ``hot_restart.reraise()`` typed in the Debug Console, then
+    Continue, lets the exception propagate."""
+    pydevd = sys.modules.get("pydevd")
+    if pydevd is None:
+        if importlib.util.find_spec("debugpy") is None:
+            raise ImportError("debugpy")
+        raise _Unavailable("hot-restart: debugpy is not running this program (start it from "
+                           "VS Code, or with python -m debugpy --listen PORT); using pdb")
+
+    class _PydevdDebugger(_Adapter):
+        how_to = ("Fix {file} in your editor, then press Continue to reload it and call "
+                  "{name}() again with the same arguments; to let the error propagate, "
+                  "type hot_restart.reraise() in the Debug Console, then Continue.")
+        breaks = {}  # the client keeps its breakpoints, and pydevd sets them in new code
+
+        def message(self, text):
+            sys.stderr.write(text + "\n")
+
+        def show(self, session, banner):
+            py_db = pydevd.get_global_debugger()
+            if py_db is None or not _debuggers.attached():
+                self.message(f"hot-restart: no debugger client is attached, so the "
+                             f"{type(session.exc).__name__} propagates")
+                return
+            self.message(banner)
+            exc = session.exc
+            exc_info = (type(exc), exc, exc.__traceback__)
+            if hasattr(py_db, "trigger_exception_handler"):
+                py_db.trigger_exception_handler(exc_info, as_uncaught=False)
+            else:  # debugpy before 1.8.18
+                tb = exc.__traceback__
+                while tb.tb_next is not None:
+                    tb = tb.tb_next
+                thread = threading.current_thread()
+                info = py_db.set_additional_thread_info(thread)
+                info.is_tracing += 1
+                try:
+                    py_db.do_stop_on_unhandled_exception(thread, tb.tb_frame, {}, exc_info)
+                finally:
+                    info.is_tracing -= 1
+            if session.outcome is None and _debuggers.attached():
+                self.choose("continue")
+
+    return _PydevdDebugger
+
+
+#: Debugger adapters by name: each returns a factory of objects with the
+#: session behaviour of :class:`_Adapter` on top of that debugger.
+_ADAPTERS = {"pdb": _pdb, "ipdb": _ipdb, "pudb": _pudb, "pydevd": _pydevd, "debugpy": _pydevd}
 _PIP_NAMES = {"ipdb": "ipdb", "pudb": "pudb", "pydevd": "debugpy", "debugpy": "debugpy"}
+_REMOTE = ("pydevd", "debugpy")
 
 
 def _detect_debugger():
     """The debugger to use when none is named: one already running (debugpy
-    or pudb, which have no adapter yet and so say so), else ipdb if it can be
-    imported, else pdb."""
+    or pudb), else ipdb if it can be imported, else pdb."""
     if "pydevd" in sys.modules:
         return "pydevd"
     if "pudb" in sys.modules:
@@ -2234,18 +2391,17 @@ def _detect_debugger():
 
 
 def _choose_debugger(name):
-    """``(class, message or None)`` for the debugger called ``name``."""
+    """``(factory, message or None)`` for the debugger called ``name``."""
     name = (name or _detect_debugger()).lower()
     adapter = _ADAPTERS.get(name)
     if adapter is None:
-        if name not in _PIP_NAMES:
-            known = ", ".join(sorted(set(_ADAPTERS) | set(_PIP_NAMES)))
-            return _Debugger, (f"hot-restart: there is no debugger called {name!r} "
-                               f"(known: {known}); using pdb")
-        return _Debugger, (f"hot-restart: {name} is not supported yet; using pdb "
-                           f"(set HOT_RESTART_DEBUGGER=pdb to silence this)")
+        known = ", ".join(sorted(_ADAPTERS))
+        return _Debugger, (f"hot-restart: there is no debugger called {name!r} "
+                           f"(known: {known}); using pdb")
     try:
         return adapter(), None
+    except _Unavailable as exc:
+        return _Debugger, str(exc)
     except ImportError:
         return _Debugger, (f"hot-restart: {name} is not installed (pip install "
                            f"{_PIP_NAMES.get(name, name)}); using pdb")
@@ -2269,20 +2425,30 @@ class _Debuggers:
             self.instance = factory()
         return self.instance
 
+    @staticmethod
+    def attached():
+        """Does a client of debugpy (VS Code) show the stops?  Then they need no terminal."""
+        if DEBUGGER.lower() not in ("",) + _REMOTE:
+            return False
+        pydevd = sys.modules.get("pydevd")
+        if pydevd is None:
+            return False
+        debugpy = sys.modules.get("debugpy")
+        if debugpy is not None and hasattr(debugpy, "is_client_connected"):
+            return debugpy.is_client_connected()
+        return pydevd.get_global_debugger() is not None
+
 
 _debuggers = _Debuggers()
 
 
-def _banner(session):
+def _banner(session, how_to):
     exc, d = session.exc, session.definition
     name = d.qualname if d else session.frame.f_code.co_name
     text = f"hot-restart: {type(exc).__name__} in {name}(): {exc}"
-    if PRINT_HELP_MESSAGE and not _debuggers.helped:
+    if PRINT_HELP_MESSAGE and how_to and not _debuggers.helped:
         _debuggers.helped = True
-        text += (f"\nFix {_short(session.frame.f_code.co_filename)} in your editor, then type "
-                 f"c to reload it and call {name}() again with the same arguments;"
-                 f"\nq lets the error propagate, hot_restart.exit() ends the program;"
-                 f"\nup then retry restarts a calling function instead.")
+        text += "\n" + how_to.format(file=_short(session.frame.f_code.co_filename), name=name)
     return text
 
 
@@ -2293,11 +2459,11 @@ def _run_session(session):
     """
     trace = sys.gettrace()
     sys.settrace(None)
-    banner = _banner(session)
     with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
         for guard in _debuggers.guards:
             guards.enter_context(guard())
         debugger = _debuggers.get()  # made where the real terminal is in place
+        banner = _banner(session, debugger.how_to)
         while True:
             session.outcome = None
             debugger.run_session(session, banner)
@@ -2310,11 +2476,12 @@ def _run_session(session):
                 break
             found = _reload_files(only)
             message = _describe_reloads(found)
-            if message:
-                debugger.message(message)
             if not any(f.error for f in found):
+                if message:
+                    debugger.message(message)
                 break
-            banner = f"hot-restart: still stopped in {session.definition.qualname}()"
+            # shown where the user looks next: pudb's screen hides what was printed
+            banner = f"{message}\nhot-restart: still stopped in {session.definition.qualname}()"
     if session.outcome == "exit":
         raise SystemExit(session.exit_code)
     if session.outcome == "retry" and session.retry_frame is not session.frame:
@@ -2871,7 +3038,7 @@ crashes, a debugger opens there; fix the file and type c to go on.
 options:
   --wrap PATTERN     also wrap the modules matching PATTERN (fnmatch; repeatable)
   --no-wrap PATTERN  do not wrap the modules matching PATTERN (repeatable)
-  --debugger NAME    the debugger to open (default: $HOT_RESTART_DEBUGGER or pdb)
+  --debugger NAME    pdb, ipdb, pudb or pydevd (default: $HOT_RESTART_DEBUGGER, else chosen)
   --version          print the version and exit
   -h, --help         print this help and exit
 

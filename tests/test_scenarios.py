@@ -6,13 +6,16 @@ Each folder under ``scenarios/`` is one scenario: the program as it starts
 script of what the user sees and types:
 
     debuggers NAMES    (before the program starts) the debuggers this scenario
-                       runs under; by default every installed one (pdb, ipdb)
+                       runs under; by default pdb, and ipdb when installed.
+                       pudb runs only where a scenario names it, and then
+                       must be installed
     command CMD        how to start the program ({python} is this Python,
                        {bin} the folder of its scripts);
                        the default is ``{python} main.py``
     prompt             wait for the debugger prompt
     expect REGEX       wait for output matching REGEX
     send TEXT          type TEXT and Enter
+    key KEY            press one key (a character, or enter)
     ctrl-c             press Ctrl-C
     edit SUFFIX        save the edited files
     replace FILE: OLD => NEW
@@ -42,7 +45,9 @@ import pytest
 from conftest import ROOT
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-PROMPTS = {"pdb": r"\(Pdb\) ", "ipdb": r"ipdb> "}
+# pudb is ready for keys once the dialog with hot-restart's banner is up
+PROMPTS = {"pdb": r"\(Pdb\) ", "ipdb": r"ipdb> ", "pudb": r"< OK +>"}
+KEYS = {"enter": "\r"}
 TIMEOUT = 30
 
 
@@ -60,9 +65,17 @@ def _scenarios():
         wanted = _installed_debuggers()
         for line in (folder / "steps").read_text().splitlines():
             if line.startswith("debuggers "):
-                wanted = [d for d in line.split()[1:] if d in wanted]
+                wanted = line.split()[1:]
         pairs += [pytest.param(folder.name, d, id=f"{folder.name}-{d}") for d in wanted]
     return pairs
+
+
+def _pudb_settings(home):
+    """A settings folder for pudb (``XDG_CONFIG_HOME``) in which its welcome
+    dialog has been seen, so the first screen is the crash."""
+    (home / "pudb").mkdir(parents=True)
+    (home / "pudb" / "pudb.cfg").write_text("[pudb]\nseen_welcome = e999\n")
+    return str(home)
 
 
 class Terminal:
@@ -71,6 +84,9 @@ class Terminal:
                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "HOT_RESTART_DEBUGGER": debugger, "NO_COLOR": "1"}
         env.pop("HOT_RESTART", None)
+        if debugger == "pudb":  # a full-screen program: a real terminal type
+            assert importlib.util.find_spec("pudb"), "pip install -r dev-requirements.txt"
+            env.update(TERM="xterm", XDG_CONFIG_HOME=_pudb_settings(folder.parent / "settings"))
         self.prompt = PROMPTS[debugger]
         command = command.replace("{python}", sys.executable).replace(
             "{bin}", os.path.dirname(sys.executable))
@@ -134,6 +150,8 @@ def _run_step(term, step):
         term.expect(arg)
     elif verb == "send":
         term.child.sendline(arg)
+    elif verb == "key":
+        term.child.send(KEYS.get(arg, arg))
     elif verb == "ctrl-c":
         term.child.sendintr()
     elif verb == "edit":

@@ -446,10 +446,11 @@ def test_a_decorator_added_above_a_function_is_reparsed_with_it():
 @pytest.mark.parametrize("name, message", [
     pytest.param("pdb", None, id="pdb"),
     pytest.param("PDB", None, id="any-case"),
-    pytest.param("pudb", "pudb is not supported yet; using pdb", id="not-yet"),
+    pytest.param("pydevd", "debugpy is not running this program", id="debugpy-not-running"),
     pytest.param("nosuch", "there is no debugger called 'nosuch'", id="unknown"),
 ])
-def test_choosing_a_debugger(name, message):
+def test_choosing_a_debugger(name, message, monkeypatch):
+    monkeypatch.delitem(hr.sys.modules, "pydevd", raising=False)
     chosen, said = hr._choose_debugger(name)
     assert chosen is hr._Debugger
     assert (said is None) if message is None else (message in said)
@@ -476,6 +477,7 @@ def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
 
 def test_with_no_name_the_debugger_is_chosen(monkeypatch):
     monkeypatch.delitem(hr.sys.modules, "pudb", raising=False)
+    monkeypatch.delitem(hr.sys.modules, "pydevd", raising=False)
     monkeypatch.setattr(hr.importlib.util, "find_spec",
                         lambda name: object() if name == "ipdb" else None)
     assert hr._detect_debugger() == "ipdb"
@@ -484,3 +486,5 @@ def test_with_no_name_the_debugger_is_chosen(monkeypatch):
     assert hr._choose_debugger("") == (hr._Debugger, None)
     monkeypatch.setitem(hr.sys.modules, "pudb", object())
     assert hr._detect_debugger() == "pudb"
+    monkeypatch.setitem(hr.sys.modules, "pydevd", object())
+    assert hr._detect_debugger() == "pydevd"
