@@ -2426,6 +2426,11 @@ class _Debuggers:
         return self.instance
 
     @staticmethod
+    def traces():
+        """Is tracing ours to change?  Not under debugpy, whose tracing must stay."""
+        return "pydevd" not in sys.modules
+
+    @staticmethod
     def attached():
         """Does a client of debugpy (VS Code) show the stops?  Then they need no terminal."""
         if DEBUGGER.lower() not in ("",) + _REMOTE:
@@ -2457,8 +2462,9 @@ def _run_session(session):
 
     Returns True when the exception should propagate.
     """
-    trace = sys.gettrace()
-    sys.settrace(None)
+    trace = sys.gettrace() if _debuggers.traces() else None
+    if trace is not None:
+        sys.settrace(None)  # a bdb debugger's breakpoints were armed: the session runs untraced
     with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
         for guard in _debuggers.guards:
             guards.enter_context(guard())

@@ -1,0 +1,216 @@
+"""VS Code's side, over the Debug Adapter Protocol.
+
+The program runs under debugpy from PyPI, listening on loopback; a small
+client written here plays VS Code: it attaches, asks to stop on uncaught
+exceptions (VS Code's default), and then sees and does what a user would.
+"""
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from conftest import ROOT
+
+TIMEOUT = 60
+
+PROGRAM = """\
+import hot_restart
+
+
+@hot_restart.wrap
+def mean(values):
+    count = len(values)
+    total = sum(values)
+    return total / (count - count)
+
+
+def summarize(values):
+    return "mean %s" % mean(values)
+
+
+print(summarize([2, 4, 6]))
+"""
+FAILED_LINE = 8
+
+
+class Client:
+    """A minimal Debug Adapter Protocol client: requests, and every message
+    received kept in order, output events included."""
+
+    def __init__(self, port):
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.seq = 0
+        self.inbox = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        stream = self.sock.makefile("rb")
+        try:
+            while True:
+                length = None
+                while True:
+                    line = stream.readline()
+                    if not line:
+                        return
+                    if line in (b"\r\n", b"\n"):
+                        break
+                    name, _, value = line.decode().partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                self.inbox.put(json.loads(stream.read(length)))
+        except OSError:
+            pass
+        finally:
+            self.inbox.put(None)
+
+    def send(self, command, **arguments):
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
+                           "arguments": arguments}).encode()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        return self.seq
+
+    def wait(self, wanted, what):
+        """The next message for which ``wanted`` is true (earlier ones are kept in ``seen``)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                message = self.inbox.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                message = None
+            if message is None:
+                raise AssertionError(f"waited for {what}; the debugger sent:\n"
+                                     + "\n".join(json.dumps(m) for m in self.seen))
+            self.seen.append(message)
+            if wanted(message):
+                return message
+
+    def request(self, command, **arguments):
+        seq = self.send(command, **arguments)
+        response = self.wait(lambda m: m.get("type") == "response"
+                             and m.get("request_seq") == seq, f"the answer to {command}")
+        assert response["success"], response
+        return response.get("body", {})
+
+    def event(self, name):
+        return self.wait(lambda m: m.get("type") == "event" and m.get("event") == name,
+                         f"the event {name}").get("body", {})
+
+    def output(self):
+        return "".join(m["body"].get("output", "") for m in self.seen
+                       if m.get("type") == "event" and m.get("event") == "output")
+
+
+@pytest.fixture
+def vscode(tmp_path):
+    """Start the program under debugpy and attach to it as VS Code does;
+    yields (client, program path, process)."""
+    program = tmp_path / "main.py"
+    program.write_text(PROGRAM)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("HOT_RESTART_DEBUGGER", None)
+    env.pop("HOT_RESTART", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
+         "--wait-for-client", str(program)],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        client = Client(port)
+        client.request("initialize", clientID="hot-restart-tests", adapterID="debugpy",
+                       pathFormat="path", linesStartAt1=True, columnsStartAt1=True)
+        attached = client.send("attach", justMyCode=False, redirectOutput=True)
+        client.event("initialized")
+        client.request("setExceptionBreakpoints", filters=["uncaught"])
+        client.request("configurationDone")
+        client.wait(lambda m: m.get("request_seq") == attached, "the answer to attach")
+        yield client, program, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(TIMEOUT)
+        process.stdout.close()
+
+
+def _stack(client, stopped):
+    return client.request("stackTrace", threadId=stopped["threadId"])["stackFrames"]
+
+
+def _finish(client, process, code):
+    client.event("terminated")
+    assert process.wait(TIMEOUT) == code, client.output()
+    assert "PYDEV DEBUGGER WARNING" not in client.output()
+
+
+def test_a_crash_stops_in_vscode_and_continue_runs_the_fixed_code(vscode):
+    client, program, process = vscode
+    stopped = client.event("stopped")
+    assert stopped["reason"] == "exception"
+    frames = _stack(client, stopped)
+    # the crashed function on top, at the failed line, its callers alive below
+    assert [f["name"] for f in frames[:3]] == ["mean", "summarize", "<module>"]
+    assert frames[0]["line"] == FAILED_LINE
+    assert os.path.samefile(frames[0]["source"]["path"], program)
+    assert "hot-restart: ZeroDivisionError in mean(): division by zero" in client.output()
+    assert "press Continue to reload it" in client.output()
+
+    program.write_text(PROGRAM.replace("(count - count)", "count"))
+    client.request("continue", threadId=stopped["threadId"])
+    _finish(client, process, 0)
+    assert "reloaded main.py: mean (changed)" in client.output()
+    assert "mean 4.0" in client.output()
+
+
+def test_reraise_in_the_debug_console_then_continue_propagates(vscode):
+    client, program, process = vscode
+    stopped = client.event("stopped")
+    top = _stack(client, stopped)[0]
+    client.request("evaluate", expression="hot_restart.reraise()", frameId=top["id"],
+                   context="repl")
+    client.request("continue", threadId=stopped["threadId"])
+    # uncaught now: VS Code stops once more, as it would without hot-restart
+    again = client.event("stopped")
+    assert again["reason"] == "exception"
+    assert [f["name"] for f in _stack(client, again)][:3] == ["mean", "summarize", "<module>"]
+    client.request("continue", threadId=again["threadId"])
+    _finish(client, process, 1)
+    assert "ZeroDivisionError: division by zero" in client.output()
+    assert "mean 4.0" not in client.output()
+
+
+def test_a_breakpoint_set_at_the_crash_fires_in_the_reloaded_code(vscode):
+    client, program, process = vscode
+    stopped = client.event("stopped")
+    client.request("setBreakpoints", source={"path": str(program)},
+                   breakpoints=[{"line": FAILED_LINE}])
+    program.write_text(PROGRAM.replace("(count - count)", "count"))
+    client.request("continue", threadId=stopped["threadId"])
+    at_break = client.event("stopped")
+    assert at_break["reason"] == "breakpoint"
+    frames = _stack(client, at_break)
+    assert (frames[0]["name"], frames[0]["line"]) == ("mean", FAILED_LINE)
+    variables = client.request("scopes", frameId=frames[0]["id"])["scopes"][0]
+    values = {v["name"]: v["value"] for v in client.request(
+        "variables", variablesReference=variables["variablesReference"])["variables"]}
+    assert values["total"] == "12"
+    client.request("continue", threadId=at_break["threadId"])
+    _finish(client, process, 0)
+    assert "mean 4.0" in client.output()
