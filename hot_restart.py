@@ -2348,9 +2348,7 @@ def _pydevd():
         def show(self, session, banner):
             py_db = pydevd.get_global_debugger()
             if py_db is None or not _debuggers.attached():
-                self.message(f"hot-restart: no debugger client is attached, so the "
-                             f"{type(session.exc).__name__} propagates")
-                return
+                return self._detached(session)
             self.message(banner)
             exc = session.exc
             exc_info = (type(exc), exc, exc.__traceback__)
@@ -2367,8 +2365,14 @@ def _pydevd():
                     py_db.do_stop_on_unhandled_exception(thread, tb.tb_frame, {}, exc_info)
                 finally:
                     info.is_tracing -= 1
-            if session.outcome is None and _debuggers.attached():
+            if session.outcome is None:  # Continue, or the client went away
+                if not _debuggers.attached():
+                    return self._detached(session)
                 self.choose("continue")
+
+        def _detached(self, session):
+            self.message(f"hot-restart: no debugger client is attached, so the "
+                         f"{type(session.exc).__name__} propagates")
 
     return _PydevdDebugger
 
@@ -2431,13 +2435,16 @@ class _Debuggers:
         return "pydevd" not in sys.modules
 
     @staticmethod
-    def attached():
-        """Does a client of debugpy (VS Code) show the stops?  Then they need no terminal."""
-        if DEBUGGER.lower() not in ("",) + _REMOTE:
+    def remote():
+        """Does debugpy run the program, to show the stops in VS Code?"""
+        return "pydevd" in sys.modules and DEBUGGER.lower() in ("",) + _REMOTE
+
+    def attached(self):
+        """Is a client of debugpy (VS Code) attached to show the stops?  Then
+        they need no terminal."""
+        if not self.remote():
             return False
-        pydevd = sys.modules.get("pydevd")
-        if pydevd is None:
-            return False
+        pydevd = sys.modules["pydevd"]
         debugpy = sys.modules.get("debugpy")
         if debugpy is not None and hasattr(debugpy, "is_client_connected"):
             return debugpy.is_client_connected()
@@ -3100,7 +3107,7 @@ def main(argv=None):
         sys.argv[1:] if argv is None else argv)
     if options["debugger"]:
         DEBUGGER = options["debugger"]
-    active = _enabled() and _has_terminal()
+    active = _enabled() and (_has_terminal() or _debuggers.remote())
     try:
         if script is not None:
             _run_script(script, args, options, active)
@@ -3170,7 +3177,7 @@ def pytest_configure(config):
         return
     capture = config.pluginmanager.getplugin("capturemanager")
     with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
-        terminal = sys.__stdin__ is not None and sys.__stdin__.isatty()
+        terminal = sys.__stdin__ is not None and sys.__stdin__.isatty() or _debuggers.remote()
     if not terminal:
         return  # as if the plugin were not there
     if config.getvalue("usepdb"):  # one debugger for failures: ours

@@ -4,6 +4,7 @@ and which parameters get a saved copy."""
 import ast
 import os
 import textwrap
+import types
 
 import pytest
 
@@ -488,3 +489,17 @@ def test_with_no_name_the_debugger_is_chosen(monkeypatch):
     assert hr._detect_debugger() == "pudb"
     monkeypatch.setitem(hr.sys.modules, "pydevd", object())
     assert hr._detect_debugger() == "pydevd"
+
+
+def test_under_debugpy_stops_need_an_attached_client_not_a_terminal(monkeypatch):
+    connected = []
+    monkeypatch.setitem(hr.sys.modules, "pydevd", object())
+    monkeypatch.setitem(hr.sys.modules, "debugpy", types.SimpleNamespace(
+        is_client_connected=lambda: bool(connected)))
+    monkeypatch.setattr(hr, "DEBUGGER", "")
+    assert hr._debuggers.remote() and not hr._debuggers.attached()
+    connected.append(True)
+    assert hr._debuggers.attached()
+    assert not hr._debuggers.traces()  # debugpy's tracing is left alone
+    monkeypatch.setattr(hr, "DEBUGGER", "pdb")  # asked for pdb: a terminal it is
+    assert not hr._debuggers.remote() and not hr._debuggers.attached()

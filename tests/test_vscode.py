@@ -116,12 +116,11 @@ class Client:
                        if m.get("type") == "event" and m.get("event") == "output")
 
 
-@pytest.fixture
-def vscode(tmp_path):
-    """Start the program under debugpy and attach to it as VS Code does;
-    yields (client, program path, process)."""
+def _start(tmp_path, source, *command):
+    """Start ``command`` (after ``python -m debugpy ...``) on ``main.py``
+    holding ``source``, and attach to it as VS Code does."""
     program = tmp_path / "main.py"
-    program.write_text(PROGRAM)
+    program.write_text(source)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -130,7 +129,7 @@ def vscode(tmp_path):
     env.pop("HOT_RESTART", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
-         "--wait-for-client", str(program)],
+         "--wait-for-client", *command],
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -142,12 +141,34 @@ def vscode(tmp_path):
         client.request("setExceptionBreakpoints", filters=["uncaught"])
         client.request("configurationDone")
         client.wait(lambda m: m.get("request_seq") == attached, "the answer to attach")
-        yield client, program, process
-    finally:
+    except BaseException:
+        process.kill()
+        raise
+    return client, program, process
+
+
+@pytest.fixture
+def started():
+    """Calls _start, and stops what it started."""
+    processes = []
+
+    def start(*args):
+        client, program, process = _start(*args)
+        processes.append(process)
+        return client, program, process
+
+    yield start
+    for process in processes:
         if process.poll() is None:
             process.kill()
         process.wait(TIMEOUT)
         process.stdout.close()
+
+
+@pytest.fixture
+def vscode(tmp_path, started):
+    """The program above, run under debugpy; (client, program path, process)."""
+    return started(tmp_path, PROGRAM, "main.py")
 
 
 def _stack(client, stopped):
@@ -214,3 +235,27 @@ def test_a_breakpoint_set_at_the_crash_fires_in_the_reloaded_code(vscode):
     client.request("continue", threadId=at_break["threadId"])
     _finish(client, process, 0)
     assert "mean 4.0" in client.output()
+
+
+def test_the_command_line_under_debugpy_needs_no_change_to_the_program(tmp_path, started):
+    source = PROGRAM.replace("import hot_restart\n", "").replace("@hot_restart.wrap\n", "")
+    client, program, process = started(tmp_path, source, "-m", "hot_restart", "main.py")
+    stopped = client.event("stopped")
+    assert stopped["reason"] == "exception"
+    frames = _stack(client, stopped)
+    assert [f["name"] for f in frames[:3]] == ["mean", "summarize", "<module>"]
+    assert frames[0]["line"] == FAILED_LINE - 2  # no import, no decorator
+    program.write_text(source.replace("(count - count)", "count"))
+    client.request("continue", threadId=stopped["threadId"])
+    _finish(client, process, 0)
+    assert "mean 4.0" in client.output()
+
+
+def test_when_vscode_disconnects_at_the_stop_the_exception_propagates(vscode):
+    client, program, process = vscode
+    client.event("stopped")
+    client.request("disconnect", terminateDebuggee=False)
+    assert process.wait(TIMEOUT) == 1  # no hang, no loop: the program ends as it would
+    printed = process.stdout.read()
+    assert "no debugger client is attached, so the ZeroDivisionError propagates" in printed
+    assert "ZeroDivisionError: division by zero" in printed
