@@ -2079,7 +2079,10 @@ class _Adapter:
             self._current = None
 
     def choose(self, outcome):
-        self._current.outcome = outcome
+        """Record what happens next.  The first choice stands: after
+        ``hot_restart.exit()`` typed in pudb's shell, ``c`` still exits."""
+        if self._current.outcome is None:
+            self._current.outcome = outcome
 
     def arm(self, frame):
         """Trace again from ``frame`` up, so breakpoints fire in the restarted code."""
@@ -2249,6 +2252,10 @@ class _Unavailable(ImportError):
     """A debugger that cannot be used here; the message says why and what to do."""
 
 
+_BDB_STATE = ("botframe", "stopframe", "returnframe", "stoplineno", "stack", "curindex",
+              "curframe")
+
+
 def _pudb():
     """pudb's full-screen debugger, with the same session.
 
@@ -2271,16 +2278,21 @@ def _pudb():
         def show(self, session, banner):
             exc = session.exc
             exc_tuple = (type(exc), exc, exc.__traceback__)
-            self.reset()
-            self.post_mortem = False
-            self.stack, _ = self.get_stack(session.frame.f_back, exc.__traceback__)
-            self.set_frame_index(next(i for i, (frame, _) in enumerate(self.stack)
-                                      if frame is session.frame))
-            self._refused = False
-            self.ui.call_with_ui(self._interact, exc_tuple, banner)
-            while session.outcome is None and self._refused:
+            # the program's own pudb may be tracing: leave its state as it was
+            saved = {name: getattr(self, name, None) for name in _BDB_STATE}
+            try:
+                self.post_mortem = False
+                self.botframe = None  # the whole stack
+                self.stack, _ = self.get_stack(session.frame.f_back, exc.__traceback__)
+                self.set_frame_index(next(i for i, (frame, _) in enumerate(self.stack)
+                                          if frame is session.frame))
                 self._refused = False
-                self.ui.call_with_ui(self.ui.interaction, exc_tuple, show_exc_dialog=False)
+                self.ui.call_with_ui(self._interact, exc_tuple, banner)
+                while session.outcome is None and self._refused:
+                    self._refused = False
+                    self.ui.call_with_ui(self.ui.interaction, exc_tuple, show_exc_dialog=False)
+            finally:
+                self.__dict__.update(saved)
 
         def _interact(self, exc_tuple, banner):
             self.ui.message(banner, title="hot-restart")

@@ -15,7 +15,7 @@ script of what the user sees and types:
     prompt             wait for the debugger prompt
     expect REGEX       wait for output matching REGEX
     send TEXT          type TEXT and Enter
-    key KEY            press one key (a character, or enter)
+    key KEY            press one key (a character, enter or ctrl-x)
     ctrl-c             press Ctrl-C
     edit SUFFIX        save the edited files
     replace FILE: OLD => NEW
@@ -47,7 +47,7 @@ from conftest import ROOT
 SCENARIOS = Path(__file__).parent / "scenarios"
 # pudb is ready for keys once the dialog with hot-restart's banner is up
 PROMPTS = {"pdb": r"\(Pdb\) ", "ipdb": r"ipdb> ", "pudb": r"< OK +>"}
-KEYS = {"enter": "\r"}
+KEYS = {"enter": "\r", "ctrl-x": "\x18"}
 TIMEOUT = 30
 
 
