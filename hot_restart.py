@@ -22,7 +22,8 @@ The module reads top to bottom in dependency order:
 5. Reload: what changed in a file (parsing only the edited statements), the
    surrogate module, putting new code in place, the report
 6. Deciding whether to stop: would a caller catch the exception?
-7. The debugger: a pdb subclass and the session around it
+7. The debugger: the session every debugger shares, an adapter each for
+   pdb, ipdb, pudb and VS Code (debugpy), and the choice among them
 8. Runtime hooks called by instrumented code: the handler, the restart
 9. Public API
 10. Instrumented from birth: the import hook and the command line
