@@ -1038,7 +1038,7 @@ class _Registry:
             return f"no source file for {{}} ({path})"
         except (OSError, SyntaxError, ValueError) as exc:
             return f"cannot read the source of {{}} in {path} ({exc})"
-        key = (fn.__qualname__, code.co_firstlineno)
+        key = _definition_key(fn, version.codes)
         new = version.codes.get(key)
         if new is None or not (version.older_than_process or _same_origin(code, new)):
             return (f"{path} has changed since {{}} was loaded (restart the program "
@@ -1052,6 +1052,21 @@ class _Registry:
             if propagated:
                 definition.propagated = tuple(propagated)
         return None
+
+
+def _definition_key(fn, codes):
+    """``(qualified name, first line)`` of the definition ``fn`` was made
+    from.  The code's own name, not ``__qualname__``, which ``functools.wraps``
+    copies from the function a decorator wraps."""
+    code = fn.__code__
+    qualname = getattr(code, "co_qualname", None)  # 3.11+
+    if qualname is None:
+        qualname = fn.__qualname__
+        if qualname.rpartition(".")[2] != code.co_name:  # copied: find the def by its line
+            same = [q for q, line in codes if line == code.co_firstlineno
+                    and q.rpartition(".")[2] == code.co_name]
+            qualname = same[0] if len(same) == 1 else qualname
+    return (qualname, code.co_firstlineno)
 
 
 ###############################################################################
