@@ -127,11 +127,14 @@ def _start(tmp_path, source, *command):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("HOT_RESTART_DEBUGGER", None)
     env.pop("HOT_RESTART", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
-         "--wait-for-client", *command],
-        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # to a file, not a pipe: debugpy's adapter process holds on to a pipe
+    with open(tmp_path / "printed.txt", "w") as printed:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
+             "--wait-for-client", *command],
+            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=printed,
+            stderr=subprocess.STDOUT)
+    process.printed = tmp_path / "printed.txt"
     try:
         client = Client(port)
         client.request("initialize", clientID="hot-restart-tests", adapterID="debugpy",
@@ -162,7 +165,6 @@ def started():
         if process.poll() is None:
             process.kill()
         process.wait(TIMEOUT)
-        process.stdout.close()
 
 
 @pytest.fixture
@@ -256,6 +258,27 @@ def test_when_vscode_disconnects_at_the_stop_the_exception_propagates(vscode):
     client.event("stopped")
     client.request("disconnect", terminateDebuggee=False)
     assert process.wait(TIMEOUT) == 1  # no hang, no loop: the program ends as it would
-    printed = process.stdout.read()
+    printed = process.printed.read_text()
     assert "no debugger client is attached, so the ZeroDivisionError propagates" in printed
     assert "ZeroDivisionError: division by zero" in printed
+
+
+def test_pytest_under_debugpy_stops_in_vscode_and_reports_the_fixed_test(tmp_path, started):
+    source = ("def area(side):\n"
+              "    return side * 4\n"
+              "\n"
+              "\n"
+              "def test_area():\n"
+              "    assert area(3) == 9\n")
+    (tmp_path / "test_area.py").write_text(source)
+    client, program, process = started(
+        tmp_path, "", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hot-restart",
+        "test_area.py")
+    stopped = client.event("stopped")
+    assert stopped["reason"] == "exception"
+    assert _stack(client, stopped)[0]["name"] == "test_area"
+    (tmp_path / "test_area.py").write_text(source.replace("side * 4", "side * side"))
+    client.request("continue", threadId=stopped["threadId"])
+    _finish(client, process, 0)
+    # pytest writes its report to the terminal's own stream, not through debugpy
+    assert "1 passed" in process.printed.read_text()
