@@ -106,6 +106,17 @@ class Terminal:
         after = self.child.after
         self.output += self.child.before + (after if isinstance(after, str) else "")
 
+    def drain(self, quiet=0.3):
+        """Read what the program has printed until it pauses, into the buffer
+        that expect searches.  A full-screen program blocks in the middle of
+        drawing when nobody reads the terminal, and then reads the keys typed
+        meanwhile all at once (pudb drops the ones after a dialog's Enter)."""
+        while True:
+            try:
+                self.child.buffer += self.child.read_nonblocking(1 << 16, timeout=quiet)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                return
+
     def edit(self, suffix):
         edited = sorted(self.folder.rglob(f"*.{suffix}"))
         assert edited, f"no files *.{suffix} in the scenario"
@@ -151,6 +162,7 @@ def _run_step(term, step):
     elif verb == "send":
         term.child.sendline(arg)
     elif verb == "key":
+        term.drain()
         term.child.send(KEYS.get(arg, arg))
     elif verb == "ctrl-c":
         term.child.sendintr()
