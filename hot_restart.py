@@ -39,6 +39,7 @@ import copy
 import dis
 import fnmatch
 import functools
+import gc
 import importlib.machinery
 import importlib.util
 import linecache
@@ -801,6 +802,10 @@ class _Definition:
         self.functions = weakref.WeakSet()
         self.defaults = None
         self.propagated = ()
+        #: the uninstrumented code of a nested function whose enclosing
+        #: function was wrapped after it ran: closures made then are found
+        #: (once, by a look through the heap) when this definition changes
+        self.origins = []
 
     @property
     def key(self):
@@ -809,8 +814,18 @@ class _Definition:
     def assign(self, code):
         """Run ``code`` from now on, in every function object we know of."""
         self.code = code
+        if self.origins:
+            self._adopt_closures()
         for fn in list(self.functions):
             fn.__code__ = code
+
+    def _adopt_closures(self):
+        origins = {id(c) for c in self.origins}
+        self.origins = []
+        for obj in gc.get_objects():
+            if type(obj) is types.FunctionType and id(obj.__code__) in origins and (
+                    len(obj.__code__.co_freevars) == len(self.code.co_freevars)):
+                self.functions.add(obj)
 
 
 class _FileState:
@@ -1002,6 +1017,14 @@ class _Registry:
                 return None
         return self.files.get(path)
 
+    def _note_origins(self, path, code, qualname, version):
+        """Remember the nested code of ``code``, about to be replaced: the
+        closures it already made run it, unknown to us until a reload."""
+        for key, nested in _function_codes(code, qualname + ".<locals>.").items():
+            if key in version.index:
+                inner = self.definition(path, key[0], version.index[key][0])
+                inner.origins.append(nested)
+
     def own(self, code, definition):
         """Remember that ``code`` runs ``definition``, for as long as the code lives."""
         key = id(code)
@@ -1045,6 +1068,7 @@ class _Registry:
                     f"to wrap it)")
         definition = self.owner(new)
         with self.lock:
+            self._note_origins(path, code, key[0], version)
             fn.__code__ = new
             definition.code = new
             definition.functions.add(fn)
