@@ -2406,7 +2406,7 @@ def _pydevd():
             exc_info = (type(exc), exc, exc.__traceback__)
             if hasattr(py_db, "trigger_exception_handler"):
                 py_db.trigger_exception_handler(exc_info, as_uncaught=False)
-            else:  # debugpy before 1.8.18
+            else:  # debugpy 1.8.20 and older (VS Code may bring its own)
                 tb = exc.__traceback__
                 while tb.tb_next is not None:
                     tb = tb.tb_next
