@@ -2424,7 +2424,8 @@ def _pydevd():
 
         def _detached(self, session):
             self.message(f"hot-restart: no debugger client is attached, so the "
-                         f"{type(session.exc).__name__} propagates")
+                         f"{type(session.exc).__name__} propagates (with VS Code attached "
+                         f"to debugpy, a crash stops there)")
 
     return _PydevdDebugger
 
