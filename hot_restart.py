@@ -2522,6 +2522,15 @@ def _run_session(session):
 
     Returns True when the exception should propagate.
     """
+    try:
+        return _hold_session(session)
+    finally:
+        # A debugger may keep the context the session ran in (IPython's prompt
+        # does): let go of the failed exception and its frames all the same.
+        session.exc = session.frame = session.retry_frame = None
+
+
+def _hold_session(session):
     trace = sys.gettrace() if _debuggers.traces() else None
     if trace is not None:
         sys.settrace(None)  # a bdb debugger's breakpoints were armed: the session runs untraced
