@@ -1638,13 +1638,14 @@ def _reload_files(only=None):
         return found
 
 
-def _describe_reloads(found):
-    """The report: one line per changed file, or the errors that stopped it all."""
+def _describe_reloads(found, again="type c again, or q to let the error propagate"):
+    """The report: one line per changed file, or the errors that stopped it
+    all (``again`` says how to try again in the debugger at hand)."""
     errors = [f.error for f in found if f.error]
     if errors:
         return "\n".join(f"*** {e}" for e in errors) + (
-            "\n*** Nothing was reloaded and the old code is still in force. Fix the file "
-            "and type c again, or q to let the error propagate.")
+            f"\n*** Nothing was reloaded and the old code is still in force. Fix the file "
+            f"and {again}.")
     lines = []
     for f in found:
         text = ", ".join(f"{name} ({what})" if name else what for name, what in f.items if what)
@@ -2103,12 +2104,14 @@ class _Adapter:
     calling ``choose`` with the outcome (returning without a choice lets the
     exception propagate).  ``message`` prints a line where the user looks.
     ``how_to`` is the help added to the first banner; ``{file}`` and
-    ``{name}`` are filled in.  One instance is kept for the whole run, so
+    ``{name}`` are filled in.  ``again`` says how to try again after an
+    edit that does not compile.  One instance is kept for the whole run, so
     breakpoints set at one stop fire after the restart (``breaks`` and
     ``arm`` come from bdb for the debuggers built on it).
     """
 
     how_to = ""
+    again = "type c again, or q to let the error propagate"
     _current = None
 
     def run_session(self, session, banner):
@@ -2311,6 +2314,7 @@ def _pudb():
         how_to = ("Fix {file} in your editor, then press c to reload it and call {name}() "
                   "again with the same arguments; q lets the error propagate; "
                   "hot_restart.exit() at pudb's Python shell (!) ends the program.")
+        again = "press c again, or q to let the error propagate"
 
         def message(self, text):
             sys.stderr.write(text + "\n")  # printed once pudb's screen has closed
@@ -2392,6 +2396,8 @@ def _pydevd():
         how_to = ("Fix {file} in your editor, then press Continue to reload it and call "
                   "{name}() again with the same arguments; to let the error propagate, "
                   "type hot_restart.reraise() in the Debug Console, then Continue.")
+        again = ("press Continue again, or type hot_restart.reraise() in the Debug Console, "
+                 "then Continue, to let the error propagate")
         breaks = {}  # the client keeps its breakpoints, and pydevd sets them in new code
 
         def message(self, text):
@@ -2550,7 +2556,7 @@ def _hold_session(session):
             if only is None and not RELOAD_ALL_ON_CONTINUE:
                 break
             found = _reload_files(only)
-            message = _describe_reloads(found)
+            message = _describe_reloads(found, debugger.again)
             if not any(f.error for f in found):
                 if message:
                     debugger.message(message)

@@ -282,3 +282,19 @@ def test_pytest_under_debugpy_stops_in_vscode_and_reports_the_fixed_test(tmp_pat
     _finish(client, process, 0)
     # pytest writes its report to the terminal's own stream, not through debugpy
     assert "1 passed" in process.printed.read_text()
+
+
+def test_an_edit_that_does_not_compile_stops_again_in_vscode(vscode):
+    client, program, process = vscode
+    stopped = client.event("stopped")
+    program.write_text(PROGRAM.replace("(count - count)", "(count"))
+    client.request("continue", threadId=stopped["threadId"])
+    again = client.event("stopped")  # the same failed call, still alive
+    assert again["reason"] == "exception"
+    assert _stack(client, again)[0]["name"] == "mean"
+    assert "Nothing was reloaded and the old code is still in force" in client.output()
+    assert "Fix the file and press Continue again" in client.output()
+    program.write_text(PROGRAM.replace("(count - count)", "count"))
+    client.request("continue", threadId=again["threadId"])
+    _finish(client, process, 0)
+    assert "mean 4.0" in client.output()
