@@ -139,7 +139,7 @@ def _start(tmp_path, source, *command):
         client = Client(port)
         client.request("initialize", clientID="hot-restart-tests", adapterID="debugpy",
                        pathFormat="path", linesStartAt1=True, columnsStartAt1=True)
-        attached = client.send("attach", justMyCode=False, redirectOutput=True)
+        attached = client.send("attach", justMyCode=True, redirectOutput=True)  # VS Code's default
         client.event("initialized")
         client.request("setExceptionBreakpoints", filters=["uncaught"])
         client.request("configurationDone")
