@@ -298,3 +298,24 @@ def test_an_edit_that_does_not_compile_stops_again_in_vscode(vscode):
     client.request("continue", threadId=again["threadId"])
     _finish(client, process, 0)
     assert "mean 4.0" in client.output()
+
+
+def test_threads_under_vscode_each_failure_stops_and_the_program_finishes(tmp_path, started):
+    threads = (ROOT / "tests" / "scenarios" / "threads" / "main.py").read_text()
+    client, program, process = started(tmp_path, threads, "main.py")
+    first = client.event("stopped")
+    assert _stack(client, first)[0]["name"] == "work"
+    program.write_text(threads.replace("(n - n)", "n"))
+    client.request("continue", threadId=first["threadId"])
+    # The other thread stops too if it failed with the old code before the
+    # first stop suspended it; if not, it runs the fixed code.
+    after = client.wait(lambda m: m.get("type") == "event"
+                        and m.get("event") in ("stopped", "terminated"), "a stop or the end")
+    if after["event"] == "stopped":
+        second = after["body"]
+        assert second["threadId"] != first["threadId"]
+        assert _stack(client, second)[0]["name"] == "work"
+        client.request("continue", threadId=second["threadId"])
+        client.event("terminated")
+    assert process.wait(TIMEOUT) == 0, client.output()
+    assert "results [(1, 100), (2, 50)]" in client.output()
