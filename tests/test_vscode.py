@@ -319,3 +319,18 @@ def test_threads_under_vscode_each_failure_stops_and_the_program_finishes(tmp_pa
         client.event("terminated")
     assert process.wait(TIMEOUT) == 0, client.output()
     assert "results [(1, 100), (2, 50)]" in client.output()
+
+
+def test_exit_in_the_debug_console_then_continue_ends_the_program(vscode):
+    client, program, process = vscode
+    stopped = client.event("stopped")
+    top = _stack(client, stopped)[0]
+    client.request("evaluate", expression="hot_restart.exit(3)", frameId=top["id"],
+                   context="repl")
+    client.request("continue", threadId=stopped["threadId"])
+    # VS Code stops on a SystemExit with a nonzero code, as for sys.exit(3)
+    leaving = client.event("stopped")
+    assert leaving["text"] == "SystemExit"
+    client.request("continue", threadId=leaving["threadId"])
+    _finish(client, process, 3)
+    assert "mean 4.0" not in client.output()
