@@ -334,3 +334,21 @@ def test_exit_in_the_debug_console_then_continue_ends_the_program(vscode):
     client.request("continue", threadId=leaving["threadId"])
     _finish(client, process, 3)
     assert "mean 4.0" not in client.output()
+
+
+def test_reraise_where_the_program_does_not_import_hot_restart(tmp_path, started):
+    source = PROGRAM.replace("import hot_restart\n", "").replace("@hot_restart.wrap\n", "")
+    client, program, process = started(tmp_path, source, "-m", "hot_restart", "main.py")
+    stopped = client.event("stopped")
+    for caller in ("summarize", None):
+        top = _stack(client, stopped)[0]
+        client.request("evaluate", expression="import hot_restart; hot_restart.reraise()",
+                       frameId=top["id"], context="repl")
+        client.request("continue", threadId=stopped["threadId"])
+        stopped = client.event("stopped")
+        if caller:  # every function is wrapped: the next wrapped caller stops
+            assert f"ZeroDivisionError in {caller}()" in client.output()
+    # then nothing wrapped is left: uncaught, as without hot-restart
+    client.request("continue", threadId=stopped["threadId"])
+    _finish(client, process, 1)
+    assert "ZeroDivisionError: division by zero" in client.output()
