@@ -31,7 +31,6 @@ The module reads top to bottom in dependency order:
 """
 
 import ast
-import bdb
 import builtins
 import contextlib
 import contextvars
@@ -45,7 +44,6 @@ import importlib.util
 import linecache
 import marshal
 import os
-import pdb
 import runpy
 import signal
 import sys
@@ -121,9 +119,10 @@ _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
 
-# Exceptions that are part of normal control flow and always propagate.
+# Exceptions that are part of normal control flow and always propagate (and
+# bdb.BdbQuit, a debugger's quit, once bdb is imported).
 _NEVER_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit, StopIteration,
-               StopAsyncIteration, bdb.BdbQuit)
+               StopAsyncIteration)
 
 _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
 
@@ -1679,13 +1678,18 @@ def _has_terminal():
     return answer
 
 
+def _is_debugger_quit(exc):
+    bdb = sys.modules.get("bdb")  # not imported until a debugger is used
+    return bdb is not None and isinstance(exc, bdb.BdbQuit)
+
+
 def _stop_decision(exc, frame, definition):
     """Return None to open the debugger, or why ``exc`` propagates instead.
 
     The cheap checks come first; the look up the stack (would a caller
     catch it?) runs only for an exception that passed them.
     """
-    if isinstance(exc, _NEVER_STOP):
+    if isinstance(exc, _NEVER_STOP) or _is_debugger_quit(exc):
         return "control flow"
     if isinstance(exc, PROPAGATED_EXCEPTIONS) or (
             definition is not None and definition.propagated
@@ -2139,138 +2143,142 @@ class _Adapter:
         sys.settrace(self.trace_dispatch)
 
 
-class _Debugger(_Adapter, pdb.Pdb):
-    """pdb, opened post-mortem on a wrapped function with its callers alive:
-    ``c`` reloads and calls again, ``q`` lets the exception propagate, and
-    ``retry``, ``reload`` and ``handled`` are added.  ipdb's adapter is this
-    class on IPython's debugger."""
+@functools.lru_cache(maxsize=None)
+def _pdb():
+    """pdb with the session: the adapter the others fall back to.  Built on
+    first use, so programs that never stop do not import pdb."""
+    import pdb
 
-    how_to = ("Fix {file} in your editor, then type c to reload it and call {name}() "
-              "again with the same arguments;\nq lets the error propagate, "
-              "hot_restart.exit() ends the program;\nup then retry restarts a calling "
-              "function instead.")
+    class _Debugger(_Adapter, pdb.Pdb):
+        """pdb, opened post-mortem on a wrapped function with its callers alive:
+        ``c`` reloads and calls again, ``q`` lets the exception propagate, and
+        ``retry``, ``reload`` and ``handled`` are added.  ipdb's adapter is this
+        class on IPython's debugger."""
 
-    def __init__(self):
-        super().__init__(nosigint=True)
-        self.reset()
-        self._handler_lines = {}
+        how_to = ("Fix {file} in your editor, then type c to reload it and call {name}() "
+                  "again with the same arguments;\nq lets the error propagate, "
+                  "hot_restart.exit() ends the program;\nup then retry restarts a calling "
+                  "function instead.")
 
-    def show(self, session, banner):
-        # the streams of now: a test runner may have captured the old ones
-        self.stdin, self.stdout = sys.stdin, sys.stdout
-        tb = session.exc.__traceback__
-        self._handler_lines = {session.frame: tb.tb_lineno}
-        try:
-            self.message(banner)
-            self.interaction(session.frame.f_back, tb)
-        finally:
+        def __init__(self):
+            super().__init__(nosigint=True)
+            self.reset()
             self._handler_lines = {}
-            self.forget()
 
-    # The stopped frame runs its handler; show the line that failed instead.
-    def setup(self, f, tb):
-        super().setup(f, tb)
-        if self._current is not None:
-            for i, (frame, _) in enumerate(self.stack):
-                if frame is self._current.frame:
-                    self.curindex = i
-                    self.curframe = frame
-                    self.curframe_locals = frame.f_locals
-                    if hasattr(self, "set_convenience_variable"):
-                        self.set_convenience_variable(frame, "_frame", frame)
+        def show(self, session, banner):
+            # the streams of now: a test runner may have captured the old ones
+            self.stdin, self.stdout = sys.stdin, sys.stdout
+            tb = session.exc.__traceback__
+            self._handler_lines = {session.frame: tb.tb_lineno}
+            try:
+                self.message(banner)
+                self.interaction(session.frame.f_back, tb)
+            finally:
+                self._handler_lines = {}
+                self.forget()
+
+        # The stopped frame runs its handler; show the line that failed instead.
+        def setup(self, f, tb):
+            super().setup(f, tb)
+            if self._current is not None:
+                for i, (frame, _) in enumerate(self.stack):
+                    if frame is self._current.frame:
+                        self.curindex = i
+                        self.curframe = frame
+                        self.curframe_locals = frame.f_locals
+                        if hasattr(self, "set_convenience_variable"):
+                            self.set_convenience_variable(frame, "_frame", frame)
+                self._list_from_failure()
+
+        def _select_frame(self, number):
+            super()._select_frame(number)
             self._list_from_failure()
 
-    def _select_frame(self, number):
-        super()._select_frame(number)
-        self._list_from_failure()
+        def _list_from_failure(self):
+            line = self._handler_lines.get(self.curframe)
+            if line is not None:
+                self.lineno = max(0, line - 6)
 
-    def _list_from_failure(self):
-        line = self._handler_lines.get(self.curframe)
-        if line is not None:
-            self.lineno = max(0, line - 6)
+        def postcmd(self, stop, line):
+            if self._current is not None and self._current.outcome is not None:
+                return True
+            return super().postcmd(stop, line)
 
-    def postcmd(self, stop, line):
-        if self._current is not None and self._current.outcome is not None:
-            return True
-        return super().postcmd(stop, line)
+        def do_continue(self, arg):
+            if self._current is None:
+                return super().do_continue(arg)
+            self.choose("continue")
+            return 1
 
-    def do_continue(self, arg):
-        if self._current is None:
-            return super().do_continue(arg)
-        self.choose("continue")
-        return 1
+        def do_quit(self, arg):
+            if self._current is None:
+                return super().do_quit(arg)
+            self.choose("quit")
+            return 1
 
-    def do_quit(self, arg):
-        if self._current is None:
-            return super().do_quit(arg)
-        self.choose("quit")
-        return 1
+        def do_EOF(self, arg):
+            if self._current is None:
+                return super().do_EOF(arg)
+            self.message("")
+            return self.do_quit(arg)
 
-    def do_EOF(self, arg):
-        if self._current is None:
-            return super().do_EOF(arg)
-        self.message("")
-        return self.do_quit(arg)
+        def do_retry(self, arg):
+            """retry
+            Restart the selected frame (choose it with up and down; where marks
+            the frames that can restart with [retry]): load the edits, unwind to
+            that frame, running the finally blocks and with exits in between,
+            and call its function again with its original arguments."""
+            if self._current is None:
+                self.error("retry works where hot-restart stopped on an exception")
+                return None
+            frame = self.curframe
+            if _registry.owner(frame.f_code) is None:
+                self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
+                           f"where marks the frames that can with [retry]")
+                return None
+            found = _reload_files()
+            message = _describe_reloads(found)
+            if message:
+                self.message(message)
+            if any(f.error for f in found):
+                return None
+            self._current.retry_frame = frame
+            self.choose("retry")
+            return 1
 
-    def do_retry(self, arg):
-        """retry
-        Restart the selected frame (choose it with up and down; where marks
-        the frames that can restart with [retry]): load the edits, unwind to
-        that frame, running the finally blocks and with exits in between,
-        and call its function again with its original arguments."""
-        if self._current is None:
-            self.error("retry works where hot-restart stopped on an exception")
-            return None
-        frame = self.curframe
-        if _registry.owner(frame.f_code) is None:
-            self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
-                       f"where marks the frames that can with [retry]")
-            return None
-        found = _reload_files()
-        message = _describe_reloads(found)
-        if message:
-            self.message(message)
-        if any(f.error for f in found):
-            return None
-        self._current.retry_frame = frame
-        self.choose("retry")
-        return 1
+        def format_stack_entry(self, frame_lineno, *args, **kwargs):
+            entry = super().format_stack_entry(frame_lineno, *args, **kwargs)
+            if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
+                head, newline, rest = entry.partition("\n")
+                entry = head + "  [retry]" + newline + rest
+            return entry
 
-    def format_stack_entry(self, frame_lineno, *args, **kwargs):
-        entry = super().format_stack_entry(frame_lineno, *args, **kwargs)
-        if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
-            head, newline, rest = entry.partition("\n")
-            entry = head + "  [retry]" + newline + rest
-        return entry
+        def do_handled(self, arg):
+            """handled
+            This exception is control flow that a caller handles in a way
+            hot-restart cannot see: let it propagate now, and never stop for
+            this exception type at this raise site again in this run."""
+            if self._current is None:
+                self.error("handled works where hot-restart stopped on an exception")
+                return None
+            _stops.control_flow.add(_raise_site(self._current.exc))
+            self.choose("quit")
+            return 1
 
-    def do_handled(self, arg):
-        """handled
-        This exception is control flow that a caller handles in a way
-        hot-restart cannot see: let it propagate now, and never stop for
-        this exception type at this raise site again in this run."""
-        if self._current is None:
-            self.error("handled works where hot-restart stopped on an exception")
-            return None
-        _stops.control_flow.add(_raise_site(self._current.exc))
-        self.choose("quit")
-        return 1
+        def do_reload(self, arg):
+            """reload
+            Load every edit to files with wrapped code now, say what changed,
+            and stay at the prompt."""
+            self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
 
-    def do_reload(self, arg):
-        """reload
-        Load every edit to files with wrapped code now, say what changed,
-        and stay at the prompt."""
-        self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
+        do_continue.__doc__ = """c(ont(inue))
+            Reload the edited source and call the failed function again with
+            the same arguments.  At a breakpoint, continue as usual."""
+        do_quit.__doc__ = """q(uit)
+            Let the exception propagate, as if hot-restart were not there."""
+        do_c = do_cont = do_continue
+        do_q = do_exit = do_quit
 
-    do_continue.__doc__ = """c(ont(inue))
-        Reload the edited source and call the failed function again with
-        the same arguments.  At a breakpoint, continue as usual."""
-    do_quit.__doc__ = """q(uit)
-        Let the exception propagate, as if hot-restart were not there."""
-    do_c = do_cont = do_continue
-    do_q = do_exit = do_quit
-
-
-def _pdb():
     return _Debugger
 
 
@@ -2279,7 +2287,7 @@ def _ipdb():
     import ipdb  # noqa: F401  (asked for by name: it must be installed)
     from IPython.terminal.debugger import TerminalPdb
 
-    class _IpdbDebugger(_Debugger, TerminalPdb):
+    class _IpdbDebugger(_pdb(), TerminalPdb):
         def __init__(self):
             super().__init__()
             if os.environ.get("NO_COLOR"):  # the no-color convention
@@ -2459,14 +2467,14 @@ def _choose_debugger(name):
     adapter = _ADAPTERS.get(name)
     if adapter is None:
         known = ", ".join(sorted(_ADAPTERS))
-        return _Debugger, (f"hot-restart: there is no debugger called {name!r} "
+        return _pdb(), (f"hot-restart: there is no debugger called {name!r} "
                            f"(known: {known}); using pdb")
     try:
         return adapter(), None
     except _Unavailable as exc:
-        return _Debugger, str(exc)
+        return _pdb(), str(exc)
     except ImportError:
-        return _Debugger, (f"hot-restart: {name} is not installed (pip install "
+        return _pdb(), (f"hot-restart: {name} is not installed (pip install "
                            f"{_PIP_NAMES.get(name, name)}); using pdb")
 
 

@@ -453,7 +453,7 @@ def test_a_decorator_added_above_a_function_is_reparsed_with_it():
 def test_choosing_a_debugger(name, message, monkeypatch):
     monkeypatch.delitem(hr.sys.modules, "pydevd", raising=False)
     chosen, said = hr._choose_debugger(name)
-    assert chosen is hr._Debugger
+    assert chosen is hr._pdb()
     assert (said is None) if message is None else (message in said)
 
 
@@ -463,7 +463,7 @@ def test_an_adapter_that_is_not_installed_falls_back_to_pdb(monkeypatch):
 
     monkeypatch.setitem(hr._ADAPTERS, "ipdb", missing)
     chosen, said = hr._choose_debugger("ipdb")
-    assert chosen is hr._Debugger
+    assert chosen is hr._pdb()
     assert said == "hot-restart: ipdb is not installed (pip install ipdb); using pdb"
 
 
@@ -472,8 +472,8 @@ def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
 
     chosen, said = hr._choose_debugger("ipdb")
     assert said is None
-    assert issubclass(chosen, hr._Debugger) and issubclass(chosen, TerminalPdb)
-    assert chosen.do_continue is hr._Debugger.do_continue
+    assert issubclass(chosen, hr._pdb()) and issubclass(chosen, TerminalPdb)
+    assert chosen.do_continue is hr._pdb().do_continue
 
 
 def test_with_no_name_the_debugger_is_chosen(monkeypatch):
@@ -484,7 +484,7 @@ def test_with_no_name_the_debugger_is_chosen(monkeypatch):
     assert hr._detect_debugger() == "ipdb"
     monkeypatch.setattr(hr.importlib.util, "find_spec", lambda name: None)
     assert hr._detect_debugger() == "pdb"
-    assert hr._choose_debugger("") == (hr._Debugger, None)
+    assert hr._choose_debugger("") == (hr._pdb(), None)
     monkeypatch.setitem(hr.sys.modules, "pudb", object())
     assert hr._detect_debugger() == "pudb"
     monkeypatch.setitem(hr.sys.modules, "pydevd", object())
