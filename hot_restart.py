@@ -2222,12 +2222,14 @@ def _pdb():
             self.message("")
             return self.do_quit(arg)
 
+        # The commands' docstrings are their help, which pdb prints as it is:
+        # indented as pdb's own, not as this nested class.
         def do_retry(self, arg):
             """retry
-            Restart the selected frame (choose it with up and down; where marks
-            the frames that can restart with [retry]): load the edits, unwind to
-            that frame, running the finally blocks and with exits in between,
-            and call its function again with its original arguments."""
+        Restart the selected frame (choose it with up and down; where marks
+        the frames that can restart with [retry]): load the edits, unwind to
+        that frame, running the finally blocks and with exits in between,
+        and call its function again with its original arguments."""
             if self._current is None:
                 self.error("retry works where hot-restart stopped on an exception")
                 return None
@@ -2255,9 +2257,9 @@ def _pdb():
 
         def do_handled(self, arg):
             """handled
-            This exception is control flow that a caller handles in a way
-            hot-restart cannot see: let it propagate now, and never stop for
-            this exception type at this raise site again in this run."""
+        This exception is control flow that a caller handles in a way
+        hot-restart cannot see: let it propagate now, and never stop for
+        this exception type at this raise site again in this run."""
             if self._current is None:
                 self.error("handled works where hot-restart stopped on an exception")
                 return None
@@ -2267,15 +2269,15 @@ def _pdb():
 
         def do_reload(self, arg):
             """reload
-            Load every edit to files with wrapped code now, say what changed,
-            and stay at the prompt."""
+        Load every edit to files with wrapped code now, say what changed,
+        and stay at the prompt."""
             self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
 
         do_continue.__doc__ = """c(ont(inue))
-            Reload the edited source and call the failed function again with
-            the same arguments.  At a breakpoint, continue as usual."""
+        Reload the edited source and call the failed function again with
+        the same arguments.  At a breakpoint, continue as usual."""
         do_quit.__doc__ = """q(uit)
-            Let the exception propagate, as if hot-restart were not there."""
+        Let the exception propagate, as if hot-restart were not there."""
         do_c = do_cont = do_continue
         do_q = do_exit = do_quit
 
