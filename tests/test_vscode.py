@@ -177,6 +177,13 @@ def _stack(client, stopped):
     return client.request("stackTrace", threadId=stopped["threadId"])["stackFrames"]
 
 
+def _console_then_continue(client, stopped, expression):
+    """Type ``expression`` in the Debug Console (in the top frame), then press Continue."""
+    top = _stack(client, stopped)[0]
+    client.request("evaluate", expression=expression, frameId=top["id"], context="repl")
+    client.request("continue", threadId=stopped["threadId"])
+
+
 def _finish(client, process, code):
     client.event("terminated")
     assert process.wait(TIMEOUT) == code, client.output()
@@ -205,10 +212,7 @@ def test_a_crash_stops_in_vscode_and_continue_runs_the_fixed_code(vscode):
 def test_reraise_in_the_debug_console_then_continue_propagates(vscode):
     client, program, process = vscode
     stopped = client.event("stopped")
-    top = _stack(client, stopped)[0]
-    client.request("evaluate", expression="hot_restart.reraise()", frameId=top["id"],
-                   context="repl")
-    client.request("continue", threadId=stopped["threadId"])
+    _console_then_continue(client, stopped, "hot_restart.reraise()")
     # uncaught now: VS Code stops once more, as it would without hot-restart
     again = client.event("stopped")
     assert again["reason"] == "exception"
@@ -324,10 +328,7 @@ def test_threads_under_vscode_each_failure_stops_and_the_program_finishes(tmp_pa
 def test_exit_in_the_debug_console_then_continue_ends_the_program(vscode):
     client, program, process = vscode
     stopped = client.event("stopped")
-    top = _stack(client, stopped)[0]
-    client.request("evaluate", expression="hot_restart.exit(3)", frameId=top["id"],
-                   context="repl")
-    client.request("continue", threadId=stopped["threadId"])
+    _console_then_continue(client, stopped, "hot_restart.exit(3)")
     # VS Code stops on a SystemExit with a nonzero code, as for sys.exit(3)
     leaving = client.event("stopped")
     assert leaving["text"] == "SystemExit"
@@ -341,10 +342,7 @@ def test_reraise_where_the_program_does_not_import_hot_restart(tmp_path, started
     client, program, process = started(tmp_path, source, "-m", "hot_restart", "main.py")
     stopped = client.event("stopped")
     for caller in ("summarize", None):
-        top = _stack(client, stopped)[0]
-        client.request("evaluate", expression="import hot_restart; hot_restart.reraise()",
-                       frameId=top["id"], context="repl")
-        client.request("continue", threadId=stopped["threadId"])
+        _console_then_continue(client, stopped, "import hot_restart; hot_restart.reraise()")
         stopped = client.event("stopped")
         if caller:  # every function is wrapped: the next wrapped caller stops
             assert f"ZeroDivisionError in {caller}()" in client.output()
