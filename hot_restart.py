@@ -1745,9 +1745,176 @@ def _outermost_of_recursion(exc, frame):
     return outermost is frame
 
 
+# Would a caller catch it?  The callers' frames are asked, innermost first,
+# and in each frame the things that may catch an exception coming out of the
+# call it is making, innermost first.  Each kind of catcher is a small object
+# with one question, ``catches(etype, frame, below)``: does it handle an
+# exception of type ``etype`` coming out of ``below`` (the callee's frame; None
+# for a suspended generator or coroutine)?  The answers:
+#
+#   True     it is handled there and the program goes on: no stop
+#   False    it passes on to the next catcher out
+#   a type   the handler raises an exception of that type instead, and the
+#            next catcher out is asked about that one
+#   None     that cannot be told: stop (losing a crash is worse than a stop)
+#   _CRASH   a catch-all that only reports it (a thread's end, a test
+#            runner, the program's end): stop
+
+_CRASH = "crash"
+
+
+class _CatchAll:
+    """A frame of the runtime or of a test runner that catches everything to
+    report it: an exception that reaches it ends a thread, a test or the program."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        return _CRASH
+
+
+class _TaskStep:
+    """asyncio running one step of a task: the exception goes to whoever
+    awaits the task, so the question goes on there (see :func:`_awaiters`)."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        asyncio = sys.modules.get("asyncio")
+        try:
+            task = asyncio.current_task()
+        except (AttributeError, RuntimeError):
+            task = None
+        if task is None:  # a plain callback: the loop's exception handler reports it
+            return _CRASH
+        return _awaiters(task, etype)
+
+
+class _ExceptClauses:
+    """The except clauses of one try statement, in order.  Each is a type
+    expression (None for a bare ``except:``) and what its body does with the
+    exception: ``handles`` it, ``reraises`` it, ``raises`` another (then the
+    third item is the new type's expression), or ``may raise`` (a raise under
+    a condition, or of a type that cannot be known: it counts as handled, and
+    if it does raise, the next wrapped function out decides again)."""
+
+    __slots__ = ("clauses",)
+
+    def __init__(self, clauses):
+        self.clauses = clauses
+
+    def catches(self, etype, frame, below):
+        for type_expr, action, raised in self.clauses:
+            if type_expr is not None and not issubclass(
+                    etype, _as_tuple(_evaluate(type_expr, frame))):
+                continue
+            if action == "reraises":
+                return False
+            if action == "raises":
+                new = _evaluate(raised, frame)
+                if isinstance(new, BaseException):
+                    return type(new)
+                if isinstance(new, type) and issubclass(new, BaseException):
+                    return new
+            return True
+        return False
+
+
+class _Manager:
+    """One context manager of a with statement, known by what it is:
+    ``contextlib.suppress``, ``pytest.raises``, ``assertRaises``, or a
+    ``@contextmanager`` generator that catches the exception at its yield.
+    Any other context manager lets exceptions through."""
+
+    __slots__ = ("expr", "func", "args", "kwargs")
+
+    def __init__(self, node, path):
+        self.expr = self.func = self.args = self.kwargs = None
+        if isinstance(node, ast.Call):
+            if _reference(node.func):
+                self.func = _expression(node.func, path)
+                self.args = [_expression(a, path) if _plain(a) else None for a in node.args]
+                self.kwargs = {k.arg: _expression(k.value, path) if _plain(k.value) else None
+                               for k in node.keywords if k.arg is not None}
+        elif _reference(node):
+            self.expr = _expression(node, path)
+
+    def catches(self, etype, frame, below):
+        if self.expr is not None:
+            return _object_suppresses(_evaluate(self.expr, frame), etype)
+        if self.func is None:
+            return False
+        func = _evaluate(self.func, frame)
+        which = _suppressor_arguments(func)
+        if which is None:
+            helper = _contextmanager_generator(func)
+            if helper is None:
+                return False
+            return _generator_catches(helper, self, frame, etype)
+        exprs = self.args if which == "all" else self.args[:1]
+        if None in exprs:
+            return None
+        types_ = tuple(t for expr in exprs for t in _as_tuple(_evaluate(expr, frame)))
+        return issubclass(etype, types_)
+
+
+class _Iteration:
+    """A step of iteration (a for loop, unpacking, ``in``, ``list(...)``) over
+    an object that has only ``__getitem__``: its IndexError ends the iteration."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        return (below is not None and below.f_code.co_name == "__getitem__"
+                and issubclass(etype, IndexError))
+
+
+class _CCall:
+    """A C function that swallows an exception from the Python code it calls:
+    ``hasattr``, ``getattr(o, name, default)``, ``next(it, default)``..."""
+
+    __slots__ = ("caught",)
+
+    def __init__(self, caught):
+        self.caught = caught
+
+    def catches(self, etype, frame, below):
+        return issubclass(etype, self.caught)
+
+
+class _Attributes:
+    """An AttributeError the runtime takes for an answer.  From a property or
+    ``__getattribute__`` while an attribute is read (``loading``), Python calls
+    the class's ``__getattr__`` instead.  From a ``__getattr__`` asked for a
+    special name (``__all__``, ``__path__``, ``__reduce_ex__``...) by the
+    import system, pickle or copy, it means "there is none"."""
+
+    __slots__ = ("loading",)
+
+    def __init__(self, loading):
+        self.loading = loading
+
+    def catches(self, etype, frame, below):
+        if below is None or not issubclass(etype, AttributeError):
+            return False
+        code = below.f_code
+        if code.co_name == "__getattr__":
+            if self.loading or not code.co_argcount:
+                return False
+            name = below.f_locals.get(code.co_varnames[code.co_argcount - 1])
+            return isinstance(name, str) and name.startswith("__") and name.endswith("__")
+        if not self.loading or not code.co_argcount:
+            return False
+        obj = below.f_locals.get(code.co_varnames[0], _MISSING)
+        # the class's own __getattr__, not its metaclass's (Enum's, on 3.10-3.11)
+        return obj is not _MISSING and any("__getattr__" in vars(k) for k in type(obj).__mro__)
+
+
+_CATCH_ALL, _TASK_STEP, _ITERATION = _CatchAll(), _TaskStep(), _Iteration()
+_LOADING, _NOT_LOADING = _Attributes(True), _Attributes(False)
+
 # Frames of the runtime (and of test runners) that catch everything to
-# report it: an exception that reaches them ends a thread, a task, a test
-# or the program.
+# report it, and the ones among them that run an asyncio task.
 _CATCH_ALLS = {
     ("python.py", "pytest_pyfunc_call"), ("case.py", "_callTestMethod"),
     ("threading.py", "_bootstrap_inner"), ("threading.py", "run"),
@@ -1755,65 +1922,116 @@ _CATCH_ALLS = {
     ("thread.py", "run"), ("process.py", "_process_worker"),
     ("runpy.py", "_run_code"), ("runpy.py", "_run_module_as_main"),
 }
-
+_TASK_STEPS = {("events.py", "_run"), ("tasks.py", "__step"),
+               ("tasks.py", "__step_run_and_handle_result")}
 
 _STDLIB = os.path.dirname(os.__file__)
 
+# C functions that swallow an exception raised by the Python code they call,
+# with the number of arguments they need for it.
+_C_CATCHERS = {
+    "hasattr": (AttributeError, 2), "getattr": (AttributeError, 3),
+    "next": (StopIteration, 2), "isinstance": (AttributeError, 2),
+    "issubclass": (AttributeError, 2),
+}
+# Calls that run ``__getitem__`` for an item, not to iterate.
+_GETITEMS = {"__getitem__", "getitem"}
+# Instructions that iterate, read an attribute, or call.
+_ITERATING = {"FOR_ITER", "UNPACK_SEQUENCE", "UNPACK_EX", "CONTAINS_OP", "LIST_EXTEND",
+              "SET_UPDATE", "CALL_FUNCTION_EX"}
+_ATTRIBUTE_LOADS = {"LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR"}
+_CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW", "CALL_KW"}
+
 
 def _caught_above(exc, frame):
-    """Will a caller of ``frame`` catch ``exc``?  Decided from the live frames:
-    their try statements and with blocks around the current call, and the
-    C functions that swallow an exception (``hasattr``, ``next(it, d)``...).
-    When it cannot tell, the answer is no: losing a crash's state is worse
-    than one extra stop."""
+    """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
+    (see the catchers above); when it cannot tell, the answer is no."""
+    verdict, _ = _search(type(exc), _callers(frame))
+    return verdict is True
+
+
+def _callers(frame):
     below, f = frame, frame.f_back
     while f is not None:
-        verdict = _frame_catches(f, below, exc)
-        if verdict is not False:
-            return verdict is True
+        yield f, below
         below, f = f, f.f_back
-    return False
 
 
-def _frame_catches(frame, below, exc):
-    """True if ``frame`` catches ``exc`` coming from the call it is making,
-    False if it lets it through, None if that cannot be told."""
-    entry = _catchers_at(frame.f_code, frame.f_lasti)
-    if entry is None:
-        return None
-    for kind, detail in entry:
-        if kind == "catch-all":
-            return "crash"
-        if kind == "c-call":
-            if _c_call_catches(detail, exc, below):
-                return True
-            continue
+def _search(etype, frames):
+    """Follow an exception of type ``etype`` out through ``frames``, pairs
+    ``(frame, below)`` innermost first.  Returns ``(verdict, etype)``: the
+    first answer that is not False (see above), or False when none catches
+    it, with the type that reaches there."""
+    for frame, below in frames:
+        catchers = _catchers_at(frame.f_code, frame.f_lasti)
+        if catchers is None:
+            return None, etype
+        verdict, etype = _ask(catchers, etype, frame, below)
+        if verdict is not False:
+            return verdict, etype
+    return False, etype
+
+
+def _ask(catchers, etype, frame, below):
+    for catcher in catchers:
         try:
-            caught = _catcher_matches(kind, detail, exc, frame)
+            answer = catcher.catches(etype, frame, below)
         except Exception:
-            return None
-        if caught == "reraise":
-            continue
-        if caught:
-            return True
-    return False
+            return None, etype
+        if isinstance(answer, type):
+            etype = answer
+        elif answer is not False:
+            return answer, etype
+    return False, etype
 
 
-def _catcher_matches(kind, detail, exc, frame):
-    if kind == "with":
-        types_ = tuple(t for expr in detail for t in _as_tuple(_evaluate(expr, frame)))
-        return isinstance(exc, types_)
-    for type_code, reraises in detail:  # the except clauses of one try, in order
-        types_ = (BaseException,) if type_code is None else _as_tuple(
-            _evaluate(type_code, frame))
-        if isinstance(exc, types_):
-            return "reraise" if reraises else True
-    return False
+def _awaiters(future, etype, depth=0):
+    """Who awaits ``future``, and would they handle an exception of type
+    ``etype`` from it?  A task's awaiter is asked at the await it is
+    suspended in; ``run_until_complete`` (``asyncio.run``) hands it to its
+    caller, further out on the stack being searched; ``gather`` with
+    ``return_exceptions=True`` handles it.  Anything else: a crash."""
+    callbacks = getattr(future, "_callbacks", None)
+    if not callbacks or depth > 32:
+        return _CRASH
+    callback = callbacks[0][0]
+    name = getattr(callback, "__name__", "")
+    if name == "_run_until_complete_cb":
+        return False
+    owner = getattr(callback, "__self__", None)
+    if name.endswith("wakeup") and hasattr(owner, "get_coro"):
+        verdict, etype = _search(etype, [(f, None) for f in _suspended(owner.get_coro())])
+        return _awaiters(owner, etype, depth + 1) if verdict is False else verdict
+    cells = _closure_values(callback)
+    if "return_exceptions" in cells and "outer" in cells:
+        return True if cells["return_exceptions"] else _awaiters(cells["outer"], etype, depth + 1)
+    return _CRASH
+
+
+def _suspended(coro):
+    """The frames of a suspended coroutine and of those it awaits, innermost first."""
+    frames = []
+    while coro is not None and len(frames) < 256:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return frames[::-1]
+
+
+def _closure_values(fn):
+    code, closure = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
+    values = {}
+    for name, cell in zip(code.co_freevars if code else (), closure):
+        with contextlib.suppress(ValueError):
+            values[name] = cell.cell_contents
+    return values
 
 
 def _evaluate(expr, frame):
-    """The value of an except clause's type in ``frame``.  ``expr`` is a
-    plain name (looked up without building the frame's locals) or code."""
+    """The value of an expression in ``frame``.  ``expr`` is a plain name
+    (looked up without building the frame's locals) or code."""
     if isinstance(expr, str):
         code = frame.f_code
         if expr not in code.co_varnames and expr not in code.co_cellvars + code.co_freevars:
@@ -1827,38 +2045,94 @@ def _as_tuple(value):
     return value if isinstance(value, tuple) else (value,)
 
 
-# C functions that swallow an exception raised by the Python code they call.
-_C_CATCHERS = {
-    "hasattr": (AttributeError, 2), "getattr": (AttributeError, 3),
-    "next": (StopIteration, 2), "isinstance": (AttributeError, 2),
-    "issubclass": (AttributeError, 2),
+# Context managers that swallow the exceptions they are given: the class, and
+# the attribute of an instance that holds the types.
+_SUPPRESSING = {
+    ("contextlib", "suppress"): "_exceptions",
+    ("unittest.case", "_AssertRaisesContext"): "expected",
+    ("_pytest.raises", "RaisesExc"): "expected_exceptions",
+    ("_pytest.python_api", "RaisesContext"): "expected_exception",
+    ("_pytest.raises", "RaisesContext"): "expected_exception",
 }
-_CONSUMERS = {"list", "tuple", "set", "frozenset", "sorted", "sum", "min", "max", "any",
-              "all", "dict", "enumerate", "zip", "map", "filter", "iter", "join", "extend",
-              "update"}
+# Functions that return one, by name: pytest.raises, TestCase.assertRaises...
+_SUPPRESSING_CALLS = {"raises", "assertRaises", "assertRaisesRegex"}
 
 
-def _c_call_catches(detail, exc, below):
-    name, nargs = detail
-    if name == "iterate":  # a for loop or a consumer iterating
-        return isinstance(exc, IndexError) and below.f_code.co_name == "__getitem__"
-    caught, wanted = _C_CATCHERS.get(name, (None, None))
-    if caught is not None and (wanted is None or nargs == wanted) and isinstance(exc, caught):
-        return True
-    return isinstance(exc, AttributeError) and _falls_back_to_getattr(below)
+def _suppressor_arguments(func):
+    """Which arguments of a call of ``func`` name the exception types the
+    context manager it returns swallows: ``all``, ``first``, or None."""
+    if isinstance(func, type):
+        key = (func.__module__, func.__qualname__)
+        return None if key not in _SUPPRESSING else "all" if func is contextlib.suppress \
+            else "first"
+    return "first" if getattr(func, "__name__", None) in _SUPPRESSING_CALLS else None
 
 
-def _falls_back_to_getattr(frame):
-    """An AttributeError from a property or ``__getattribute__`` makes Python
-    call the class's ``__getattr__`` instead."""
-    code = frame.f_code
-    if not code.co_argcount or code.co_name == "__getattr__":
+def _object_suppresses(obj, etype):
+    cls = type(obj)
+    attribute = _SUPPRESSING.get((cls.__module__, cls.__qualname__))
+    if attribute is not None:
+        return issubclass(etype, _as_tuple(getattr(obj, attribute)))
+    generator = getattr(obj, "gen", None) if cls.__module__ == "contextlib" else None
+    frame = getattr(generator, "gi_frame", None) or getattr(generator, "ag_frame", None)
+    if frame is None:
         return False
-    try:
-        obj = frame.f_locals[code.co_varnames[0]]
-    except KeyError:
+    verdict, new = _search(etype, [(frame, None)])  # the generator, suspended at its yield
+    return (new if new is not etype else False) if verdict is False else verdict
+
+
+def _contextmanager_generator(func):
+    """The generator function behind a ``@contextmanager`` function, or None."""
+    inner = getattr(func, "__func__", func)
+    code = getattr(inner, "__code__", None)
+    wrapped = getattr(inner, "__wrapped__", None)
+    if code is None or wrapped is None or os.path.basename(code.co_filename) != "contextlib.py":
+        return None
+    return wrapped if hasattr(wrapped, "__code__") else None
+
+
+class _StaticFrame:
+    """What :func:`_evaluate` needs of a frame, for a generator not yet
+    running: its function's globals, and its arguments as locals."""
+
+    __slots__ = ("f_code", "f_globals", "f_locals", "f_builtins")
+
+    def __init__(self, fn, arguments):
+        self.f_code, self.f_globals, self.f_locals = fn.__code__, fn.__globals__, arguments
+        self.f_builtins = builtins.__dict__
+
+
+def _generator_catches(fn, manager, frame, etype):
+    """Would the ``@contextmanager`` generator ``fn``, called with the
+    arguments of ``manager`` and suspended at its one yield, catch the
+    exception?  Read from its source, with the arguments evaluated in ``frame``."""
+    code = fn.__code__
+    tree = _tree_of(code)
+    node = tree and tree.get((code.co_name, code.co_firstlineno))
+    yields = [n for n in _walk_own_scope(node.body)
+              if isinstance(n, ast.Yield)] if isinstance(node, _FUNCS) else []
+    if len(yields) != 1:
+        return None
+    at = yields[0]
+    catchers = []
+    _collect_catchers(node.body, (at.lineno, at.col_offset, at.end_lineno, at.end_col_offset),
+                      catchers, code.co_filename)
+    if not catchers:
         return False
-    return getattr(type(obj), "__getattr__", None) is not None
+    values = [_evaluate(a, frame) if a is not None else _MISSING for a in manager.args]
+    bound = getattr(_evaluate(manager.func, frame), "__self__", _MISSING)
+    if bound is not _MISSING:
+        values.insert(0, bound)
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    arguments = dict(zip(names[len(names) - len(fn.__defaults__ or ()):code.co_argcount],
+                         fn.__defaults__ or ()))
+    arguments.update(fn.__kwdefaults__ or {})
+    arguments.update(zip(names, values))
+    for name, expr in manager.kwargs.items():
+        arguments[name] = _evaluate(expr, frame) if expr is not None else _MISSING
+    arguments = {k: v for k, v in arguments.items() if v is not _MISSING}
+    verdict, new = _ask(catchers[::-1], etype, _StaticFrame(fn, arguments), None)
+    return (new if new is not etype else False) if verdict is False else verdict
 
 
 def _catchers_at(code, lasti):
@@ -1876,46 +2150,108 @@ def _catchers_at(code, lasti):
 
 
 def _find_catchers(code, lasti):
-    if (os.path.basename(code.co_filename), code.co_name) in _CATCH_ALLS and (
-            code.co_filename.startswith(_STDLIB) or "_pytest" in code.co_filename):
-        return [("catch-all", None)]
+    where = (os.path.basename(code.co_filename), code.co_name)
+    if where in _CATCH_ALLS and (code.co_filename.startswith(_STDLIB)
+                                 or "_pytest" in code.co_filename):
+        return [_TASK_STEP if where in _TASK_STEPS else _CATCH_ALL]
+    if code is main.__code__:  # the command line reports what reaches it
+        return [_CATCH_ALL]
+    op = dis.opname[code.co_code[lasti]] if 0 <= lasti < len(code.co_code) else ""
     position = _position(code, lasti)
-    tree = _tree_of(code)
-    if tree is None or position is None:
-        return [] if _no_handler_covers(code, lasti) else None
-    if _iterating(code, lasti):
-        return [("c-call", ("iterate", 0))]
-    node = tree.get((code.co_name, code.co_firstlineno))
-    if node is None:  # a comprehension or lambda: no try statement inside
-        return [] if code.co_name.startswith("<") and code.co_name != "<module>" else None
-    body = node.body if not isinstance(node, ast.Expression) else []
-    found = []
-    _collect_catchers(body, position, found, code.co_filename)
-    found.reverse()
-    call = _innermost_call(body, position)
-    if call is not None:
-        found.insert(0, ("c-call", call))
-    return found
+    tree = _tree_of(code) if position is not None else None
+    call = None
+    if tree is None:
+        statements = _table_catchers(code, lasti)
+        if statements is None:
+            return None
+    else:
+        node = tree.get((code.co_name, code.co_firstlineno))
+        if node is None and not (code.co_name.startswith("<") and code.co_name != "<module>"):
+            return None
+        # a comprehension or lambda has no statement of its own
+        body = node.body if isinstance(node, (ast.Module,) + _FUNCS) else []
+        statements = []
+        _collect_catchers(body, position, statements, code.co_filename)
+        statements.reverse()
+        call = _innermost_call(body, position)
+    name, nargs = call or (None, 0)
+    found = [_LOADING if op in _ATTRIBUTE_LOADS or name in ("getattr", "hasattr")
+             else _NOT_LOADING]
+    if op in _ITERATING or op in _CALLS and name not in _GETITEMS:
+        found.append(_ITERATION)
+    caught, wanted = _C_CATCHERS.get(name, (None, None))
+    if caught is not None and nargs == wanted:
+        found.append(_CCall(caught))
+    return found + statements
 
 
-def _iterating(code, lasti):
-    """Is the instruction a for loop's step (which ends the loop on StopIteration,
-    or on IndexError from an old-style ``__getitem__``)?"""
-    op = code.co_code[lasti] if 0 <= lasti < len(code.co_code) else None
-    return op is not None and dis.opname[op].startswith("FOR_ITER")
-
-
-def _no_handler_covers(code, lasti):
-    """On 3.11+, the exception table says for sure when no handler is there."""
+def _table_catchers(code, lasti):
+    """For code with no source: its except clauses around ``lasti``, read
+    from the exception table (3.11+) and the instructions that test each
+    clause's type.  A handler of another shape (a with or finally block),
+    or code of 3.10 that has any handler, cannot be read: None."""
     table = getattr(code, "co_exceptiontable", None)
     if table is None:
-        return False
-    return not any(start <= lasti < end for start, end in _exception_ranges(table))
+        setups = {"SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH"}
+        return None if any(i.opname in setups for i in dis.get_instructions(code)) else []
+    entries = _exception_entries(table)
+    instructions = list(dis.get_instructions(code))
+    index = {ins.offset: i for i, ins in enumerate(instructions)}
+    clauses, at = [], lasti
+    for _ in range(64):
+        target = next((t for start, end, t in entries if start <= at < end), None)
+        if target is None:
+            return [_ExceptClauses(clauses)] if clauses else []
+        i = index[target]
+        if instructions[i].opname != "PUSH_EXC_INFO":
+            if instructions[i].opname != "COPY":
+                return None
+            # the cleanup after a handler: on to what its re-raise reaches
+            i = next(j for j in range(i, len(instructions))
+                     if instructions[j].opname == "RERAISE")
+            at = instructions[i].offset
+            continue
+        i += 1
+        while True:
+            start = i
+            while instructions[i].opname in _TYPE_LOADS:
+                i += 1
+            if instructions[i].opname == "CHECK_EXC_MATCH" and i > start:
+                clauses.append((_bytecode_expression(instructions[start:i]), "may raise", None))
+                i = index[instructions[i + 1].argval]  # the jump to the next clause
+            elif i == start and instructions[i].opname == "POP_TOP":  # a bare except
+                clauses.append((None, "may raise", None))
+                return [_ExceptClauses(clauses)]
+            elif i == start and instructions[i].opname == "RERAISE":  # no clause matched
+                at = instructions[i].offset
+                break
+            else:
+                return None
+    return None
 
 
-def _exception_ranges(table):
-    """The ranges of the exception table (CPython's varint format)."""
-    data, i, ranges = table, 0, []
+_TYPE_LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_ATTR",
+               "BUILD_TUPLE"}
+
+
+def _bytecode_expression(instructions):
+    """The expression that the instructions loading an except clause's type evaluate."""
+    stack = []
+    for ins in instructions:
+        if ins.opname == "LOAD_ATTR":
+            stack.append(f"{stack.pop()}.{ins.argval}")
+        elif ins.opname == "BUILD_TUPLE":
+            items = stack[len(stack) - ins.argval:]
+            del stack[len(stack) - ins.argval:]
+            stack.append("(" + "".join(item + ", " for item in items) + ")")
+        else:
+            stack.append(ins.argval)
+    return compile(stack[-1], "<except clause>", "eval")
+
+
+def _exception_entries(table):
+    """``(start, end, target)`` for each entry of an exception table (CPython's varint format)."""
+    data, i, entries = table, 0, []
 
     def varint():
         nonlocal i
@@ -1931,10 +2267,10 @@ def _exception_ranges(table):
     while i < len(data):
         start = varint() * 2
         length = varint() * 2
-        varint()  # target
+        target = varint() * 2
         varint()  # depth and lasti
-        ranges.append((start, start + length))
-    return ranges
+        entries.append((start, start + length, target))
+    return entries
 
 
 def _position(code, lasti):
@@ -1954,13 +2290,18 @@ def _position(code, lasti):
 
 
 def _tree_of(code):
-    """``{(name, first_line): node}`` for the file of ``code``, parsed once per version."""
+    """``{(name, first_line): node}`` for the file of ``code``, parsed once per
+    version; None without source.  The frozen modules of the standard library
+    (the import system) are read from their files."""
     path = code.co_filename
     stamp = _stamp(path)
     cached = _stops.trees.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     lines = linecache.getlines(path)
+    if not lines and path.startswith("<frozen ") and path.endswith(">"):
+        name = path[len("<frozen "):-1]
+        lines = linecache.getlines(os.path.join(_STDLIB, *name.split(".")) + ".py")
     if not lines:
         return None
     try:
@@ -1987,32 +2328,67 @@ def _contains(first, last, position):
 
 
 _WHOLE_LINE = 1 << 30
+_TRIES = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
 def _collect_catchers(body, position, found, path):
-    """Append, outermost first, the handlers around ``position`` in ``body``."""
+    """Append, outermost first, the catchers around ``position`` in ``body``:
+    a try statement's except clauses, a with statement's context managers."""
     for node in body:
         if not _contains(node, node, position):
             continue
         kind = type(node)
-        if kind in (ast.Try, getattr(ast, "TryStar", ast.Try)):
+        if kind in _TRIES:
             if node.body and _contains(node.body[0], node.body[-1], position):
-                found.append(("except", [(_expression(h.type, path), _raises(h.body))
-                                         for h in node.handlers]))
+                found.append(_ExceptClauses([_clause(h, path) for h in node.handlers]))
             for part in [node.body, node.orelse, node.finalbody] + [h.body for h in node.handlers]:
                 _collect_catchers(part, position, found, path)
         elif kind in (ast.With, ast.AsyncWith):
             if node.body and _contains(node.body[0], node.body[-1], position):
-                suppressed = [_expression(e, path) for item in node.items
-                              for e in _suppressed_types(item.context_expr)]
-                if suppressed:
-                    found.append(("with", suppressed))
+                found += [_Manager(item.context_expr, path) for item in node.items]
             _collect_catchers(node.body, position, found, path)
         elif kind in _COMPOUND:
             for field in _BODIES:
                 for inner in getattr(node, field, None) or ():
                     _collect_catchers(inner.body if isinstance(inner, ast.match_case) else [inner],
                                       position, found, path)
+
+
+def _clause(handler, path):
+    """``(type expression, action, raised type expression)`` of an except
+    clause, for :class:`_ExceptClauses`: what its body does is decided from
+    its raise statements.  One raise, as its last statement, with no return,
+    break or continue before it, always runs; any other raise may not."""
+    type_expr = _expression(handler.type, path)
+    raises = [n for n in _walk_own_scope(handler.body) if isinstance(n, ast.Raise)]
+    if not raises:
+        return type_expr, "handles", None
+    leaves = any(isinstance(n, (ast.Return, ast.Break, ast.Continue))
+                 for n in _walk_own_scope(handler.body))
+    if len(raises) > 1 or handler.body[-1] is not raises[0] or leaves:
+        return type_expr, "may raise", None
+    exc = raises[0].exc
+    if exc is None or isinstance(exc, ast.Name) and exc.id == handler.name:
+        return type_expr, "reraises", None
+    raised = exc.func if isinstance(exc, ast.Call) else exc
+    if not _reference(raised):
+        return type_expr, "may raise", None
+    return type_expr, "raises", _expression(raised, path)
+
+
+def _reference(node):
+    """A name, or attributes of one: evaluated without calling anything of
+    the program's (but a property)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _plain(node):
+    """An argument that can be evaluated again: a reference, a constant, or a tuple of them."""
+    if isinstance(node, ast.Tuple):
+        return all(_plain(e) for e in node.elts)
+    return isinstance(node, ast.Constant) or _reference(node)
 
 
 def _expression(node, path):
@@ -2022,50 +2398,25 @@ def _expression(node, path):
     return compile(ast.Expression(node), path, "eval")
 
 
-def _raises(body):
-    """Does an except clause raise (again or anew)?  Then it passes the
-    exception on, and the next handler out decides."""
-    return any(isinstance(n, ast.Raise) for n in _walk_own_scope(body))
-
-
-_SUPPRESSORS = {"suppress": "all", "raises": "first", "assertRaises": "first",
-                "assertRaisesRegex": "first"}
-
-
-def _suppressed_types(expr):
-    """The exception types a known suppressing context manager swallows."""
-    if not isinstance(expr, ast.Call):
-        return []
-    func = expr.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-    how = _SUPPRESSORS.get(name)
-    if how is None or not expr.args:
-        return []
-    return list(expr.args) if how == "all" else [expr.args[0]]
-
-
 def _innermost_call(body, position):
-    """The C catcher the instruction at ``position`` may be calling through."""
-    best = None
+    """``(name, number of arguments)`` of the innermost call at ``position``.
+    On 3.10, which knows only the line, a call that catches or reads an item
+    is preferred among the calls of the line."""
+    best, best_span = None, None
     for stmt in body:
         if not _contains(stmt, stmt, position):
             continue
         for node in _walk_own_scope([stmt]):
-            if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                target = node.iter
-                if _contains(target, target, position) or (position[0] == position[2] and
-                                                          target.lineno == position[0]):
-                    best = ("iterate", 0)
             if isinstance(node, ast.Call) and _contains(node, node, position):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in _C_CATCHERS:
-                    best = (name, len(node.args))
-                elif name in _CONSUMERS:
-                    best = ("iterate", 0)
-                else:
-                    best = best or ("call", len(node.args))
+                span = ((node.lineno, node.col_offset), (-node.end_lineno, -node.end_col_offset))
+                if position[3] == _WHOLE_LINE:
+                    span = (name in _C_CATCHERS or name in _GETITEMS, span)
+                if best_span is None or span > best_span:
+                    best, best_span = (name, len(node.args)), span
     return best
+
 
 
 ###############################################################################

@@ -1,7 +1,9 @@
 """pytest plugin for bench/library.py: wrap every module of the library under test.
 
-Loaded with ``-p wrap_library_plugin``; the library's package name comes
-from the environment variable HOT_RESTART_LIBRARY.
+Loaded with ``-p wrap_library_plugin``.  The library's package name comes
+from the environment variable HOT_RESTART_LIBRARY; with
+HOT_RESTART_LIBRARY_MODE=wrapped its modules are wrapped with
+``wrap_modules``, otherwise (under ``--hot-restart``) only counted.
 """
 
 import importlib
@@ -11,14 +13,15 @@ import hot_restart
 
 
 def pytest_configure(config):
-    name = os.environ["HOT_RESTART_LIBRARY"]
-    importlib.import_module(name)
-    hot_restart.wrap_modules(name)
-    hot_restart.wrap_modules(name + ".*")
+    if os.environ.get("HOT_RESTART_LIBRARY_MODE") == "wrapped":
+        name = os.environ["HOT_RESTART_LIBRARY"]
+        importlib.import_module(name)
+        hot_restart.wrap_modules(name)
+        hot_restart.wrap_modules(name + ".*")
 
 
 def pytest_terminal_summary(terminalreporter):
     name = os.environ["HOT_RESTART_LIBRARY"]
     wrapped = sum(len(d.functions) for d in hot_restart._registry.definitions.values()
-                  if os.sep + name.replace(".", os.sep) in d.path)
+                  if os.sep + name.replace(".", os.sep) + os.sep in d.path)
     terminalreporter.write_line(f"hot-restart: {wrapped} functions of {name} wrapped")
