@@ -125,6 +125,8 @@ _NEVER_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit, StopIteration,
                StopAsyncIteration)
 
 _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
+# Set on an exception that the user let propagate: no caller stops for it again.
+_LET_GO = "__hot_restart_let_go__"
 
 ###############################################################################
 # Finding definitions
@@ -1697,6 +1699,8 @@ def _stop_decision(exc, frame, definition):
         return "propagated"
     if _session.get() is not None:
         return "inside a debugger session"
+    if _let_go(exc):
+        return "the user let it propagate"
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
         return "marked as control flow"
     terminal = _has_terminal() or _debuggers.attached()
@@ -1707,6 +1711,18 @@ def _stop_decision(exc, frame, definition):
     if _caught_above(exc, frame):
         return "a caller catches it"
     return None if terminal else "no terminal"
+
+
+def _let_go(exc):
+    """Did the user let ``exc`` propagate, or the exception it was raised
+    while handling (a translation: ``raise ParseError from e``)?"""
+    for _ in range(8):
+        if exc is None:
+            return False
+        if getattr(exc, _LET_GO, False):
+            return True
+        exc = exc.__context__
+    return False
 
 
 class _Stops:
@@ -2975,12 +2991,17 @@ def _propagate():
                              f"{type(exc).__name__}; it propagates as usual.\n")
         return True
     try:
-        return _run_session(_Session(frame, exc, definition))
-    except Exception as internal:  # a bug of ours must not change the program's fate
-        sys.stderr.write(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
-                         f"hot-restart: the original {type(exc).__name__} propagates; please "
-                         f"report this with the program that caused it.\n")
-        return True
+        try:
+            propagates = _run_session(_Session(frame, exc, definition))
+        except Exception as internal:  # a bug of ours must not change the program's fate
+            sys.stderr.write(f"hot-restart: internal error {type(internal).__name__}: "
+                             f"{internal}\nhot-restart: the original {type(exc).__name__} "
+                             f"propagates; please report this with the program that caused it.\n")
+            propagates = True
+        if propagates:  # the user let it go: its callers do not ask again
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(exc, _LET_GO, True)
+        return propagates
     finally:
         del frame, exc
 

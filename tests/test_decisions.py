@@ -1,0 +1,406 @@
+"""In-process tables of the stop decision: a program, where it raises, and
+whether hot-restart stops there.
+
+Each row is a small program whose ``main()`` is called with every function
+of the program wrapped and a terminal assumed.  A stop is recorded (and the
+exception then propagates, as after ``q``) instead of opening a debugger.
+Rows come in pairs where they can: the shape that a caller handles (no stop)
+beside the same shape where nothing does (a stop), so each check can fail.
+"""
+
+import importlib
+import sys
+import textwrap
+import threading
+import warnings
+
+import pytest
+
+import hot_restart as hr
+
+COMMON = '''
+import asyncio, contextlib, copy, enum, unittest
+import pytest
+
+class ParseError(Exception):
+    pass
+
+class StopParsing(Exception):
+    pass
+
+def check(x):
+    raise ValueError(x)
+
+def lookup(table, key):
+    return table[key]
+
+class Seq:
+    """Iterable through __getitem__ only."""
+    def __init__(self, n):
+        self.n = n
+    def __getitem__(self, i):
+        if i >= self.n:
+            raise IndexError(i)
+        return i
+
+class Case(unittest.TestCase):
+    def runTest(self):
+        pass
+    @contextlib.contextmanager
+    def expect(self, exc):
+        with self.assertRaises(exc):
+            yield
+
+def records(lines):
+    for line in lines:
+        if line == "END":
+            raise StopParsing(line)
+        yield line
+
+async def fetch():
+    raise ConnectionError("down")
+
+# what a template engine compiles: code with no source file
+TEMPLATE = "def run(f):\\n    try:\\n        return f(1)\\n    except %s:\\n        return 0\\n"
+'''
+
+ROWS = {
+    # 1. except clauses that contain a raise
+    "conditional re-raise, default given": ('''
+        def get(table, key, default=None):
+            try:
+                return lookup(table, key)
+            except KeyError:
+                if default is None:
+                    raise
+                return default
+        def main():
+            return get({}, "x", 0)
+        ''', None),
+    "conditional re-raise that re-raises": ('''
+        def get(table, key, default=None):
+            try:
+                return lookup(table, key)
+            except KeyError:
+                if default is None:
+                    raise
+                return default
+        def main():
+            return get({}, "x")
+        ''', "get"),
+    "retry loop, the caller handles the last failure": ('''
+        def connect(attempt):
+            raise ConnectionError(attempt)
+        def fetch_with_retries(tries):
+            for attempt in range(tries):
+                try:
+                    return connect(attempt)
+                except ConnectionError:
+                    if attempt == tries - 1:
+                        raise
+        def main():
+            try:
+                return fetch_with_retries(3)
+            except ConnectionError:
+                return None
+        ''', None),
+    "retry loop, retries exhausted": ('''
+        def connect(attempt):
+            raise ConnectionError(attempt)
+        def fetch_with_retries(tries):
+            for attempt in range(tries):
+                try:
+                    return connect(attempt)
+                except ConnectionError:
+                    if attempt == tries - 1:
+                        raise
+        def main():
+            return fetch_with_retries(3)
+        ''', "fetch_with_retries"),
+    "translation caught by the caller": ('''
+        def parse(seq):
+            try:
+                return lookup(seq, 5)
+            except IndexError as e:
+                raise ParseError("too short") from e
+        def main():
+            try:
+                return parse([])
+            except ParseError:
+                return None
+        ''', None),
+    "translation that nobody catches": ('''
+        def parse(seq):
+            try:
+                return lookup(seq, 5)
+            except IndexError as e:
+                raise ParseError("too short") from e
+        def main():
+            try:
+                return parse([])
+            except IndexError:
+                return None
+        ''', "lookup"),
+    "translation to AttributeError under getattr with a default": ('''
+        class Config:
+            def __init__(self):
+                self.values = {}
+            def __getattr__(self, name):
+                try:
+                    return lookup(self.values, name)
+                except KeyError:
+                    raise AttributeError(name)
+        def main():
+            return getattr(Config(), "missing", None)
+        ''', None),
+    "a raise in an unrelated branch of the handler": ('''
+        def safe(x):
+            try:
+                return check(x)
+            except ValueError:
+                if x is None:
+                    raise TypeError("no value")
+                return 0
+        def main():
+            return safe(1)
+        ''', None),
+    "a handler that only logs and re-raises": ('''
+        def logged(x):
+            try:
+                return check(x)
+            except ValueError:
+                print("failed")
+                raise
+        def main():
+            return logged(1)
+        ''', "check"),
+    # 2. constructs that expect an exception
+    "pytest.raises(E, fn, *args)": ('''
+        def main():
+            pytest.raises(ValueError, check, 1)
+        ''', None),
+    "pytest.raises(E, fn, *args) with another type": ('''
+        def main():
+            pytest.raises(KeyError, check, 1)
+        ''', "check"),
+    "assertRaises(E, fn)": ('''
+        def main():
+            Case().assertRaises(ValueError, check, 1)
+        ''', None),
+    "a @contextmanager helper around assertRaises": ('''
+        def main():
+            case = Case()
+            with case.expect(ValueError):
+                check(1)
+        ''', None),
+    "a @contextmanager helper around assertRaises, another type": ('''
+        def main():
+            case = Case()
+            with case.expect(KeyError):
+                check(1)
+        ''', "check"),
+    "pytest.raises kept in a variable": ('''
+        def main():
+            expected = pytest.raises(ValueError)
+            with expected:
+                check(1)
+        ''', None),
+    "contextlib.suppress": ('''
+        def main():
+            with contextlib.suppress(KeyError, ValueError):
+                check(1)
+        ''', None),
+    "a @contextmanager that catches at its yield": ('''
+        @contextlib.contextmanager
+        def tolerant(kind):
+            try:
+                yield
+            except kind:
+                pass
+        def main():
+            with tolerant(ValueError):
+                check(1)
+        ''', None),
+    "a context manager that does not suppress": ('''
+        def main():
+            with open(__file__):
+                check(1)
+        ''', "check"),
+    # 3. iteration through __getitem__
+    "unpacking": ('''
+        def main():
+            a, b = Seq(2)
+            return a, b
+        ''', None),
+    "unpacking in a for loop": ('''
+        def main():
+            return [a + b for a, b in [Seq(2), Seq(2)]]
+        ''', None),
+    "in": ('''
+        def main():
+            return 5 in Seq(3)
+        ''', None),
+    "star-unpacking": ('''
+        def main():
+            first, *rest = Seq(3)
+            return [*Seq(2)], rest
+        ''', None),
+    "a generator expression": ('''
+        def main():
+            return sum(x for x in Seq(3))
+        ''', None),
+    "list()": ('''
+        def main():
+            return list(Seq(3))
+        ''', None),
+    "an index past the end": ('''
+        def main():
+            return Seq(2)[5]
+        ''', "__getitem__"),
+    # 4. AttributeError and __getattr__
+    "copy asks __getattr__ for special names": ('''
+        class Proxy:
+            def __getattr__(self, name):
+                raise AttributeError(name)
+        def main():
+            return copy.copy(Proxy())
+        ''', None),
+    "a property falls back to __getattr__": ('''
+        class Lazy:
+            @property
+            def size(self):
+                raise AttributeError("not computed")
+            def __getattr__(self, name):
+                return 0
+        def main():
+            return Lazy().size
+        ''', None),
+    "a typo in a method of a class with __getattr__": ('''
+        class Proxy:
+            def __getattr__(self, name):
+                return 0
+            def total(self):
+                return None.items
+        def main():
+            return Proxy().total()
+        ''', "total"),
+    "an AttributeError in an Enum method": ('''
+        class Color(enum.Enum):
+            RED = 1
+            def describe(self):
+                return self.value.upper()
+        def main():
+            return Color.RED.describe()
+        ''', "describe"),
+    # 5. frames with no source
+    "an except clause in code compiled from a string": ('''
+        namespace = {}
+        exec(compile(TEMPLATE % "ValueError", "<template>", "exec"), namespace)
+        def main():
+            return namespace["run"](check)
+        ''', None),
+    "code compiled from a string that catches another type": ('''
+        namespace = {}
+        exec(compile(TEMPLATE % "KeyError", "<template>", "exec"), namespace)
+        def main():
+            return namespace["run"](check)
+        ''', "check"),
+    # 6. asyncio
+    "asyncio.run inside a try": ('''
+        async def run():
+            return await fetch()
+        def main():
+            try:
+                return asyncio.run(run())
+            except ConnectionError:
+                return None
+        ''', None),
+    "a task awaited inside a try": ('''
+        async def run():
+            task = asyncio.ensure_future(fetch())
+            try:
+                return await task
+            except ConnectionError:
+                return None
+        def main():
+            return asyncio.run(run())
+        ''', None),
+    "gather with return_exceptions": ('''
+        async def run():
+            return await asyncio.gather(fetch(), return_exceptions=True)
+        def main():
+            return asyncio.run(run())
+        ''', None),
+    "a task that nobody handles": ('''
+        async def run():
+            return await asyncio.ensure_future(fetch())
+        def main():
+            return asyncio.run(run())
+        ''', "fetch"),
+    # 7. a loop over a generator inside a try
+    "a for loop over a generator inside a try": ('''
+        def main():
+            out = []
+            try:
+                for record in records(["a", "END", "b"]):
+                    out.append(record)
+            except StopParsing:
+                pass
+            return out
+        ''', None),
+    "a comprehension over a generator inside a try": ('''
+        def main():
+            try:
+                return [record for record in records(["a", "END"])]
+            except StopParsing:
+                return None
+        ''', None),
+    "a loop over a generator, nothing catches": ('''
+        def main():
+            return [record for record in records(["a", "END"])]
+        ''', "records"),
+}
+
+
+@pytest.fixture
+def run_program(tmp_path, monkeypatch):
+    """Import ``source`` as a module, wrap it, call its main(); return the
+    names of the functions hot-restart stopped in."""
+    stops = []
+
+    def record(session):
+        stops.append(session.frame.f_code.co_name)
+        return True  # let it propagate, as q does
+
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    monkeypatch.setattr(hr, "_run_session", record)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+
+    def run(name, source):
+        module_name = "decision_" + "".join(c if c.isalnum() else "_" for c in name)
+        (tmp_path / f"{module_name}.py").write_text(COMMON + textwrap.dedent(source))
+        importlib.invalidate_caches()
+        module = importlib.import_module(module_name)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", hr.HotRestartWarning)
+                hr.wrap_module(module)
+            # in a thread, whose end is a crash: nothing of the test's catches it
+            thread = threading.Thread(target=module.main)
+            thread.start()
+            thread.join()
+        finally:
+            sys.modules.pop(module_name, None)
+        return stops
+
+    return run
+
+
+@pytest.mark.parametrize("name", ROWS)
+def test_stop_decision(name, run_program):
+    source, expected = ROWS[name]
+    stops = run_program(name, source)
+    assert stops == ([expected] if expected else []), (
+        f"{name}: stopped in {stops}, expected " + (f"a stop in {expected}" if expected
+                                                    else "no stop"))
