@@ -3266,9 +3266,11 @@ def wrap_class(cls):
     """
     if not _enabled():
         return cls
+    module = sys.modules.get(cls.__module__)
+    written = _written_in(getattr(module, "__file__", None))
     functions = []
     _collect_class(cls, functions)
-    _wrap_functions(functions)
+    _wrap_functions([fn for fn in functions if written(fn)])
     state = _registry.state_for(_source_path(cls, functions))
     if state is not None:
         state.wrapped_classes.update(_class_names(cls))
@@ -3322,12 +3324,28 @@ def wrap_module(module_or_name=None):
                 _collect_class(value, functions)
         else:
             functions += _functions_of(value, lambda fn: fn.__module__ == name)
-    _wrap_functions(functions)
+    written = _written_in(getattr(module, "__file__", None))
+    _wrap_functions([fn for fn in functions if written(fn)])
     state = _registry.state_for(getattr(module, "__file__", None), vars(module))
     if state is not None:
         state.module_wrapped = True
         state.namespace = vars(module)
     return module
+
+
+def _written_in(path):
+    """Accepts the functions whose source is the file ``path``: not the
+    methods that dataclasses, namedtuple or NamedTuple generate, nor
+    lambdas (no statement to put in a handler), which are left out silently."""
+    real = os.path.realpath(path) if path else None
+
+    def accept(fn):
+        code = fn.__code__
+        if code.co_name == "<lambda>" or code.co_filename.startswith("<"):
+            return False
+        return (real is None or code.co_filename == path
+                or os.path.realpath(code.co_filename) == real)
+    return accept
 
 
 def wrap_modules(pattern):

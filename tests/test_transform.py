@@ -5,6 +5,7 @@ import ast
 import os
 import textwrap
 import types
+import warnings
 
 import pytest
 
@@ -503,3 +504,42 @@ def test_under_debugpy_stops_need_an_attached_client_not_a_terminal(monkeypatch)
     assert not hr._debuggers.traces()  # debugpy's tracing is left alone
     monkeypatch.setattr(hr, "DEBUGGER", "pdb")  # asked for pdb: a terminal it is
     assert not hr._debuggers.remote() and not hr._debuggers.attached()
+
+
+def test_generated_methods_and_lambdas_are_left_out_silently(tmp_path, monkeypatch):
+    """dataclasses, namedtuple and NamedTuple generate methods with no source
+    file of their own; lambdas have no statement to put in a handler.  Under
+    ``filterwarnings = error`` a warning about them would stop a test run."""
+    (tmp_path / "generated.py").write_text(textwrap.dedent('''
+        import collections
+        import dataclasses
+        import typing
+
+        square = lambda x: x * x
+
+        @dataclasses.dataclass
+        class Point:
+            x: int
+            y: int = 0
+            scale = lambda self, k: Point(self.x * k, self.y * k)
+
+            def norm(self):
+                return abs(self.x) + abs(self.y)
+
+        Pair = collections.namedtuple("Pair", "a b")
+
+        class Named(typing.NamedTuple):
+            a: int
+
+            def double(self):
+                return self.a * 2
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import generated
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hr.wrap_module(generated)
+    assert hr._PROPAGATE in generated.Point.norm.__code__.co_names
+    assert hr._PROPAGATE in generated.Named.double.__code__.co_names
+    assert generated.Point(1, 2) == generated.Point(1, 2)
+    assert generated.Pair(1, 2).a == 1
