@@ -3588,10 +3588,31 @@ def main(argv=None):
         while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
             tb = tb.tb_next
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        if active and not isinstance(exc, _NEVER_STOP) and not _let_go(exc):
+            _post_mortem(exc, tb)
         if isinstance(exc, KeyboardInterrupt):
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGINT)
         raise SystemExit(1) from None
+
+
+def _post_mortem(exc, tb):
+    """A crash reached the top of the program with no stop on its way (in
+    module-level code, or past a handler that re-raised under a condition):
+    open the debugger on its traceback, as ``python -m pdb`` does."""
+    if tb is None or not _has_terminal() or _debuggers.remote():
+        return
+    debugger = _debuggers.get()
+    pdb = sys.modules.get("pdb")
+    if pdb is None or not isinstance(debugger, pdb.Pdb):  # pudb has its own post-mortem
+        return
+    debugger.message(f"hot-restart: {type(exc).__name__} reached the top of the program; "
+                     f"no wrapped function was running to call again, so nothing can be "
+                     f"restarted from here.\nThe debugger opens on the traceback to inspect "
+                     f"it; q (or c) ends the program.")
+    debugger.stdin, debugger.stdout = sys.stdin, sys.stdout
+    debugger.reset()
+    debugger.interaction(None, tb)
 
 
 def _run_script(script, args, options, active):
@@ -3639,20 +3660,36 @@ def pytest_addoption(parser):
              "and type c to run the test again with the same fixtures")
 
 
+def pytest_load_initial_conftests(early_config, parser, args):
+    """With --hot-restart and a terminal: wrap the project and the tests, from
+    birth, before the conftest files and what they import are loaded."""
+    _start_plugin(early_config, early_config.known_args_namespace)
+
+
 def pytest_configure(config):
-    """With --hot-restart and a terminal: wrap the project and the tests."""
-    if not config.getoption("hot_restart", False) or not _enabled():
+    """The same, where the plugin came too late for the early hook; and
+    one debugger for failures, ours: pytest's --pdb is switched off."""
+    _start_plugin(config, config.option)
+    if config._hot_restart_on and config.getvalue("usepdb"):
+        config.option.usepdb = False
+        config.pluginmanager.unregister(name="pdbinvoke")
+        capture = config.pluginmanager.getplugin("capturemanager")
+        with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
+            sys.stderr.write("hot-restart: --hot-restart handles failures, so --pdb is off\n")
+
+
+def _start_plugin(config, options):
+    if hasattr(config, "_hot_restart_on"):
+        return
+    config._hot_restart_on = False
+    if not getattr(options, "hot_restart", False) or not _enabled():
         return
     capture = config.pluginmanager.getplugin("capturemanager")
     with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
         terminal = sys.__stdin__ is not None and sys.__stdin__.isatty() or _debuggers.remote()
     if not terminal:
         return  # as if the plugin were not there
-    if config.getvalue("usepdb"):  # one debugger for failures: ours
-        config.option.usepdb = False
-        config.pluginmanager.unregister(name="pdbinvoke")
-        with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
-            sys.stderr.write("hot-restart: --hot-restart handles failures, so --pdb is off\n")
+    config._hot_restart_on = True
     from _pytest.assertion.rewrite import rewrite_asserts
 
     def prepare(tree, source):

@@ -341,12 +341,11 @@ def test_reraise_where_the_program_does_not_import_hot_restart(tmp_path, started
     source = PROGRAM.replace("import hot_restart\n", "").replace("@hot_restart.wrap\n", "")
     client, program, process = started(tmp_path, source, "-m", "hot_restart", "main.py")
     stopped = client.event("stopped")
-    for caller in ("summarize", None):
-        _console_then_continue(client, stopped, "import hot_restart; hot_restart.reraise()")
-        stopped = client.event("stopped")
-        if caller:  # every function is wrapped: the next wrapped caller stops
-            assert f"ZeroDivisionError in {caller}()" in client.output()
-    # then nothing wrapped is left: uncaught, as without hot-restart
+    _console_then_continue(client, stopped, "import hot_restart; hot_restart.reraise()")
+    # VS Code's own stop on the uncaught exception: the wrapped callers let
+    # it through without asking again, as without hot-restart
+    stopped = client.event("stopped")
+    assert "ZeroDivisionError in summarize()" not in client.output()
     client.request("continue", threadId=stopped["threadId"])
     _finish(client, process, 1)
     assert "ZeroDivisionError: division by zero" in client.output()

@@ -1,0 +1,1 @@
+import helpers  # noqa: F401  (loaded with the conftest, before the tests)
