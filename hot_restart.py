@@ -125,8 +125,6 @@ _NEVER_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit, StopIteration,
                StopAsyncIteration)
 
 _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
-# Set on an exception that the user let propagate: no caller stops for it again.
-_LET_GO = "__hot_restart_let_go__"
 
 ###############################################################################
 # Finding definitions
@@ -1716,10 +1714,12 @@ def _stop_decision(exc, frame, definition):
 def _let_go(exc):
     """Did the user let ``exc`` propagate, or the exception it was raised
     while handling (a translation: ``raise ParseError from e``)?"""
+    if not _stops.let_go:
+        return False
     for _ in range(8):
         if exc is None:
             return False
-        if getattr(exc, _LET_GO, False):
+        if _stops.let_go.get(id(exc)) is exc:
             return True
         exc = exc.__context__
     return False
@@ -1731,6 +1731,7 @@ class _Stops:
 
     def __init__(self):
         self.control_flow = set()
+        self.let_go = {}       # id -> the last few exceptions the user let propagate
         self.warned_no_terminal = False
         self.terminal = None   # (stdin, whether it is a terminal)
         self.terminal_override = False  # the pytest plugin saw a terminal
@@ -1781,9 +1782,14 @@ _CRASH = "crash"
 
 class _CatchAll:
     """A frame of the runtime or of a test runner that catches everything to
-    report it: an exception that reaches it ends a thread, a test or the program."""
+    report it: an exception that reaches it ends a thread, a test or the program.
+
+    ``concerns``, on every catcher: the exceptions it may answer for at all
+    (None: any), so that the others are not asked.
+    """
 
     __slots__ = ()
+    concerns = None
 
     def catches(self, etype, frame, below):
         return _CRASH
@@ -1794,6 +1800,7 @@ class _TaskStep:
     awaits the task, so the question goes on there (see :func:`_awaiters`)."""
 
     __slots__ = ()
+    concerns = None
 
     def catches(self, etype, frame, below):
         asyncio = sys.modules.get("asyncio")
@@ -1815,6 +1822,7 @@ class _ExceptClauses:
     if it does raise, the next wrapped function out decides again)."""
 
     __slots__ = ("clauses",)
+    concerns = None
 
     def __init__(self, clauses):
         self.clauses = clauses
@@ -1843,6 +1851,7 @@ class _Manager:
     Any other context manager lets exceptions through."""
 
     __slots__ = ("expr", "func", "args", "kwargs")
+    concerns = None
 
     def __init__(self, node, path):
         self.expr = self.func = self.args = self.kwargs = None
@@ -1879,6 +1888,7 @@ class _Iteration:
     an object that has only ``__getitem__``: its IndexError ends the iteration."""
 
     __slots__ = ()
+    concerns = IndexError
 
     def catches(self, etype, frame, below):
         return (below is not None and below.f_code.co_name == "__getitem__"
@@ -1890,6 +1900,7 @@ class _CCall:
     ``hasattr``, ``getattr(o, name, default)``, ``next(it, default)``..."""
 
     __slots__ = ("caught",)
+    concerns = None
 
     def __init__(self, caught):
         self.caught = caught
@@ -1906,6 +1917,7 @@ class _Attributes:
     import system, pickle or copy, it means "there is none"."""
 
     __slots__ = ("loading",)
+    concerns = AttributeError
 
     def __init__(self, loading):
         self.loading = loading
@@ -1962,34 +1974,42 @@ _CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW",
 def _caught_above(exc, frame):
     """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
     (see the catchers above); when it cannot tell, the answer is no."""
-    verdict, _ = _search(type(exc), _callers(frame))
-    return verdict is True
-
-
-def _callers(frame):
-    below, f = frame, frame.f_back
+    etype, below, f = type(exc), frame, frame.f_back
     while f is not None:
-        yield f, below
+        verdict, etype = _frame_verdict(f, below, etype)
+        if verdict is not False:
+            return verdict is True
         below, f = f, f.f_back
+    return False
 
 
 def _search(etype, frames):
-    """Follow an exception of type ``etype`` out through ``frames``, pairs
-    ``(frame, below)`` innermost first.  Returns ``(verdict, etype)``: the
-    first answer that is not False (see above), or False when none catches
-    it, with the type that reaches there."""
-    for frame, below in frames:
-        catchers = _catchers_at(frame.f_code, frame.f_lasti)
-        if catchers is None:
-            return None, etype
-        verdict, etype = _ask(catchers, etype, frame, below)
+    """Follow an exception of type ``etype`` out through ``frames``, innermost
+    first, each suspended (as a coroutine at an await).  Returns ``(verdict,
+    etype)``: the first answer that is not False, or False when none of them
+    catches it, with the type that reaches there."""
+    for frame in frames:
+        verdict, etype = _frame_verdict(frame, None, etype)
         if verdict is not False:
-            return verdict, etype
-    return False, etype
+            break
+    else:
+        verdict = False
+    return verdict, etype
+
+
+def _frame_verdict(frame, below, etype):
+    """Ask the catchers of ``frame`` at its current instruction, innermost first."""
+    catchers = _catchers_at(frame.f_code, frame.f_lasti)
+    if catchers is None:
+        return None, etype
+    return _ask(catchers, etype, frame, below)
 
 
 def _ask(catchers, etype, frame, below):
     for catcher in catchers:
+        concerns = catcher.concerns
+        if concerns is not None and not issubclass(etype, concerns):
+            continue
         try:
             answer = catcher.catches(etype, frame, below)
         except Exception:
@@ -2016,7 +2036,7 @@ def _awaiters(future, etype, depth=0):
         return False
     owner = getattr(callback, "__self__", None)
     if name.endswith("wakeup") and hasattr(owner, "get_coro"):
-        verdict, etype = _search(etype, [(f, None) for f in _suspended(owner.get_coro())])
+        verdict, etype = _search(etype, _suspended(owner.get_coro()))
         return _awaiters(owner, etype, depth + 1) if verdict is False else verdict
     cells = _closure_values(callback)
     if "return_exceptions" in cells and "outer" in cells:
@@ -2093,7 +2113,7 @@ def _object_suppresses(obj, etype):
     frame = getattr(generator, "gi_frame", None) or getattr(generator, "ag_frame", None)
     if frame is None:
         return False
-    verdict, new = _search(etype, [(frame, None)])  # the generator, suspended at its yield
+    verdict, new = _search(etype, [frame])  # the generator, suspended at its yield
     return (new if new is not etype else False) if verdict is False else verdict
 
 
@@ -2204,12 +2224,11 @@ def _find_catchers(code, lasti):
 def _table_catchers(code, lasti):
     """For code with no source: its except clauses around ``lasti``, read
     from the exception table (3.11+) and the instructions that test each
-    clause's type.  A handler of another shape (a with or finally block),
-    or code of 3.10 that has any handler, cannot be read: None."""
+    clause's type.  A handler of another shape (a with or finally block)
+    cannot be read: None."""
     table = getattr(code, "co_exceptiontable", None)
     if table is None:
-        setups = {"SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH"}
-        return None if any(i.opname in setups for i in dis.get_instructions(code)) else []
+        return _block_catchers(code, lasti)
     entries = _exception_entries(table)
     instructions = list(dis.get_instructions(code))
     index = {ins.offset: i for i, ins in enumerate(instructions)}
@@ -2244,6 +2263,51 @@ def _table_catchers(code, lasti):
             else:
                 return None
     return None
+
+
+def _block_catchers(code, lasti):
+    """:func:`_table_catchers` for 3.10, which has no exception table: the
+    blocks that try statements set up, followed along every path from the
+    start to ``lasti``, and the clauses that each one's handler tests."""
+    instructions = list(dis.get_instructions(code))
+    index = {ins.offset: i for i, ins in enumerate(instructions)}
+    blocks, todo = {}, [(0, ())]
+    while todo:
+        i, stack = todo.pop()
+        while i < len(instructions) and instructions[i].offset not in blocks:
+            ins = instructions[i]
+            blocks[ins.offset] = stack
+            if ins.opname in ("SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH"):
+                todo.append((index[ins.argval], stack))
+                stack += ((ins.opname, ins.argval),)
+            elif ins.opname == "POP_BLOCK":
+                stack = stack[:-1]
+            elif ins.opcode in dis.hasjabs or ins.opcode in dis.hasjrel:
+                todo.append((index[ins.argval], stack))
+                if ins.opname in ("JUMP_ABSOLUTE", "JUMP_FORWARD"):
+                    break
+            elif ins.opname in ("RETURN_VALUE", "RAISE_VARARGS", "RERAISE"):
+                break
+            i += 1
+    clauses = []
+    for setup, target in reversed(blocks.get(lasti, ())):
+        if setup != "SETUP_FINALLY":
+            return None  # a with statement: its manager is not known
+        i = index[target]
+        while instructions[i].opname == "DUP_TOP":  # except TYPE: one clause each
+            start = i = i + 1
+            while instructions[i].opname in _TYPE_LOADS:
+                i += 1
+            if instructions[i].opname != "JUMP_IF_NOT_EXC_MATCH":
+                return None
+            clauses.append((_bytecode_expression(instructions[start:i]), "may raise", None))
+            i = index[instructions[i].argval]
+        if instructions[i].opname == "POP_TOP":  # a bare except
+            clauses.append((None, "may raise", None))
+            break
+        if instructions[i].opname != "RERAISE":  # a finally block
+            return None
+    return [_ExceptClauses(clauses)] if clauses else []
 
 
 _TYPE_LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_ATTR",
@@ -2999,8 +3063,9 @@ def _propagate():
                              f"propagates; please report this with the program that caused it.\n")
             propagates = True
         if propagates:  # the user let it go: its callers do not ask again
-            with contextlib.suppress(AttributeError, TypeError):
-                setattr(exc, _LET_GO, True)
+            if len(_stops.let_go) >= 8:
+                _stops.let_go.clear()
+            _stops.let_go[id(exc)] = exc
         return propagates
     finally:
         del frame, exc

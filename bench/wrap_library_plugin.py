@@ -8,6 +8,7 @@ HOT_RESTART_LIBRARY_MODE=wrapped its modules are wrapped with
 
 import importlib
 import os
+import pkgutil
 
 import hot_restart
 
@@ -15,7 +16,12 @@ import hot_restart
 def pytest_configure(config):
     if os.environ.get("HOT_RESTART_LIBRARY_MODE") == "wrapped":
         name = os.environ["HOT_RESTART_LIBRARY"]
-        importlib.import_module(name)
+        package = importlib.import_module(name)
+        for module in pkgutil.walk_packages(getattr(package, "__path__", []), name + "."):
+            try:
+                importlib.import_module(module.name)
+            except Exception:  # an optional part whose dependency is missing
+                pass
         hot_restart.wrap_modules(name)
         hot_restart.wrap_modules(name + ".*")
 
