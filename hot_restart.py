@@ -1813,6 +1813,38 @@ class _TaskStep:
         return _awaiters(task, etype)
 
 
+class _FutureWork:
+    """A ``concurrent.futures`` thread running one work item: the exception
+    goes into the item's future, and is raised again where its result is
+    asked for.  A thread that waits for that result now is asked from
+    there; one waiting in ``as_completed`` or ``wait`` cannot tell yet; with
+    nobody waiting, the future keeps it, as it does without hot-restart."""
+
+    __slots__ = ()
+    concerns = None
+
+    def catches(self, etype, frame, below):
+        future = getattr(frame.f_locals.get("self"), "future", None)
+        if future is None:
+            return _CRASH
+        for top in sys._current_frames().values():
+            f = top
+            while f is not None:
+                code = f.f_code
+                if os.path.basename(code.co_filename) == "_base.py" and code.co_name in (
+                        "result", "exception", "as_completed", "wait"):
+                    owner = f.f_locals.get("self")
+                    if code.co_name == "result" and owner is future:
+                        verdict = _above(etype, f)
+                        return _CRASH if verdict is False else verdict
+                    if code.co_name == "exception" and owner is future:
+                        return True  # returned, not raised
+                    if future in (f.f_locals.get("fs") or ()):
+                        return None
+                f = f.f_back
+        return True
+
+
 class _ExceptClauses:
     """The except clauses of one try statement, in order.  Each is a type
     expression (None for a bare ``except:``) and what its body does with the
@@ -1938,7 +1970,8 @@ class _Attributes:
         return obj is not _MISSING and any("__getattr__" in vars(k) for k in type(obj).__mro__)
 
 
-_CATCH_ALL, _TASK_STEP, _ITERATION = _CatchAll(), _TaskStep(), _Iteration()
+_CATCH_ALL, _TASK_STEP, _FUTURE_WORK = _CatchAll(), _TaskStep(), _FutureWork()
+_ITERATION = _Iteration()
 _LOADING, _NOT_LOADING = _Attributes(True), _Attributes(False)
 
 # Frames of the runtime (and of test runners) that catch everything to
@@ -1974,11 +2007,16 @@ _CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW",
 def _caught_above(exc, frame):
     """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
     (see the catchers above); when it cannot tell, the answer is no."""
-    etype, below, f = type(exc), frame, frame.f_back
+    return _above(type(exc), frame) is True
+
+
+def _above(etype, frame):
+    """The verdict of the callers of ``frame`` on an exception of type ``etype``."""
+    below, f = frame, frame.f_back
     while f is not None:
         verdict, etype = _frame_verdict(f, below, etype)
         if verdict is not False:
-            return verdict is True
+            return verdict
         below, f = f, f.f_back
     return False
 
@@ -2189,7 +2227,8 @@ def _find_catchers(code, lasti):
     where = (os.path.basename(code.co_filename), code.co_name)
     if where in _CATCH_ALLS and (code.co_filename.startswith(_STDLIB)
                                  or "_pytest" in code.co_filename):
-        return [_TASK_STEP if where in _TASK_STEPS else _CATCH_ALL]
+        return [_TASK_STEP if where in _TASK_STEPS else _FUTURE_WORK
+                if where == ("thread.py", "run") else _CATCH_ALL]
     if code is main.__code__:  # the command line reports what reaches it
         return [_CATCH_ALL]
     op = dis.opname[code.co_code[lasti]] if 0 <= lasti < len(code.co_code) else ""
@@ -3158,16 +3197,19 @@ class _Counter:
 
     def each(self, iterable):
         """``yield from iterable``, counting: values, send, throw and close
-        all reach the inner iterator as they would."""
+        all reach the inner iterator as they would.  The value being handed
+        out is held in ``pending`` only until it is yielded, so that, as with
+        native delegation, this frame keeps no value alive while suspended."""
         inner = iter(iterable)
+        pending = []
         try:
-            value = next(inner)
+            pending.append(next(inner))
         except StopIteration as stop:
             return stop.value
         while True:
             self.n += 1
             try:
-                sent = yield value
+                sent = yield pending.pop()
             except GeneratorExit:
                 close = getattr(inner, "close", None)
                 if close is not None:
@@ -3178,12 +3220,12 @@ class _Counter:
                 if throw is None:
                     raise
                 try:
-                    value = throw(exc)
+                    pending.append(throw(exc))
                 except StopIteration as stop:
                     return stop.value
             else:
                 try:
-                    value = next(inner) if sent is None else inner.send(sent)
+                    pending.append(next(inner) if sent is None else inner.send(sent))
                 except StopIteration as stop:
                     return stop.value
 

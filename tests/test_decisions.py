@@ -19,7 +19,7 @@ import pytest
 import hot_restart as hr
 
 COMMON = '''
-import asyncio, contextlib, copy, enum, unittest
+import asyncio, concurrent.futures, contextlib, copy, enum, time, unittest
 import pytest
 
 class ParseError(Exception):
@@ -29,6 +29,10 @@ class StopParsing(Exception):
     pass
 
 def check(x):
+    raise ValueError(x)
+
+def slow_check(x):
+    time.sleep(0.2)  # the caller is waiting for the result by then
     raise ValueError(x)
 
 def lookup(table, key):
@@ -337,6 +341,26 @@ ROWS = {
         def main():
             return asyncio.run(run())
         ''', "fetch"),
+    "a worker's exception, its result asked for inside a try": ('''
+        def main():
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                future = pool.submit(slow_check, 1)
+                try:
+                    return future.result()
+                except ValueError:
+                    return None
+        ''', None),
+    "a worker's exception that the future keeps": ('''
+        def main():
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                future = pool.submit(check, 1)
+            return future.exception()
+        ''', None),
+    "a worker's exception, its result asked for": ('''
+        def main():
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(slow_check, 1).result()
+        ''', "slow_check"),
     # 7. a loop over a generator inside a try
     "a for loop over a generator inside a try": ('''
         def main():
