@@ -21,7 +21,10 @@ The module reads top to bottom in dependency order:
    wrapped definitions and the code objects that run them
 5. Reload: what changed in a file (parsing only the edited statements), the
    surrogate module, putting new code in place, the report
-6. Deciding whether to stop: would a caller catch the exception?
+6. Deciding whether to stop: would a caller catch the exception?  One small
+   catcher object per kind (except clauses, context managers, the runtime's
+   iteration and attribute protocols, C functions, catch-alls, asyncio
+   tasks, futures), found per instruction from the source or the bytecode
 7. The debugger: the session every debugger shares, an adapter each for
    pdb, ipdb, pudb and VS Code (debugpy), and the choice among them
 8. Runtime hooks called by instrumented code: the handler, the restart

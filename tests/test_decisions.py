@@ -19,7 +19,7 @@ import pytest
 import hot_restart as hr
 
 COMMON = '''
-import asyncio, concurrent.futures, contextlib, copy, enum, time, unittest
+import asyncio, concurrent.futures, contextlib, copy, enum, sys, time, unittest
 import pytest
 
 class ParseError(Exception):
@@ -269,6 +269,18 @@ ROWS = {
         def main():
             return copy.copy(Proxy())
         ''', None),
+    "import * asks a module's __getattr__ for __all__": ('''
+        def __getattr__(name):
+            raise AttributeError(f"module has no attribute {name}")
+        def main():
+            exec(f"from {__name__} import *", {})
+        ''', None),
+    "a module's __getattr__ asked for a missing name": ('''
+        def __getattr__(name):
+            raise AttributeError(f"module has no attribute {name}")
+        def main():
+            return sys.modules[__name__].missing
+        ''', "__getattr__"),
     "a property falls back to __getattr__": ('''
         class Lazy:
             @property
