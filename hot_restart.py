@@ -2181,21 +2181,16 @@ class _StaticFrame:
 
 def _generator_catches(fn, manager, frame, etype):
     """Would the ``@contextmanager`` generator ``fn``, called with the
-    arguments of ``manager`` and suspended at its one yield, catch the
-    exception?  Read from its source, with the arguments evaluated in ``frame``."""
+    arguments of ``manager`` and suspended at its yield, catch the
+    exception?  Read from its source, with the arguments evaluated in
+    ``frame``.  With yields in several branches, they must all agree."""
     code = fn.__code__
     tree = _tree_of(code)
     node = tree and tree.get((code.co_name, code.co_firstlineno))
     yields = [n for n in _walk_own_scope(node.body)
               if isinstance(n, ast.Yield)] if isinstance(node, _FUNCS) else []
-    if len(yields) != 1:
+    if not yields:
         return None
-    at = yields[0]
-    catchers = []
-    _collect_catchers(node.body, (at.lineno, at.col_offset, at.end_lineno, at.end_col_offset),
-                      catchers, code.co_filename)
-    if not catchers:
-        return False
     values = [_evaluate(a, frame) if a is not None else _MISSING for a in manager.args]
     bound = getattr(_evaluate(manager.func, frame), "__self__", _MISSING)
     if bound is not _MISSING:
@@ -2208,8 +2203,14 @@ def _generator_catches(fn, manager, frame, etype):
     for name, expr in manager.kwargs.items():
         arguments[name] = _evaluate(expr, frame) if expr is not None else _MISSING
     arguments = {k: v for k, v in arguments.items() if v is not _MISSING}
-    verdict, new = _ask(catchers[::-1], etype, _StaticFrame(fn, arguments), None)
-    return (new if new is not etype else False) if verdict is False else verdict
+    answers = set()
+    for at in yields:
+        catchers = []
+        _collect_catchers(node.body, (at.lineno, at.col_offset, at.end_lineno,
+                                      at.end_col_offset), catchers, code.co_filename)
+        verdict, new = _ask(catchers[::-1], etype, _StaticFrame(fn, arguments), None)
+        answers.add((new if new is not etype else False) if verdict is False else verdict)
+    return answers.pop() if len(answers) == 1 else None
 
 
 def _catchers_at(code, lasti):

@@ -203,6 +203,23 @@ ROWS = {
             with case.expect(KeyError):
                 check(1)
         ''', "check"),
+    "a @contextmanager helper with a yield in each branch": ('''
+        class Checks(Case):
+            @contextlib.contextmanager
+            def expect(self, kind=ValueError, message=None):
+                if message is not None:
+                    with self.assertRaisesRegex(kind, message):
+                        yield
+                else:
+                    with self.assertRaises(kind):
+                        yield
+        def main():
+            case = Checks()
+            with case.expect(message="1"):
+                check(1)
+            with case.expect():
+                check(2)
+        ''', None),
     "pytest.raises kept in a variable": ('''
         def main():
             expected = pytest.raises(ValueError)
