@@ -35,10 +35,12 @@ The module reads top to bottom in dependency order:
 
 import ast
 import builtins
+import collections
 import contextlib
 import contextvars
 import copy
 import dis
+import enum
 import fnmatch
 import functools
 import gc
@@ -59,6 +61,9 @@ import zlib
 from contextlib import contextmanager
 
 __version__ = "0.3.0"
+
+# pytest leaves the frames of this module out of the tracebacks it reports
+__tracebackhide__ = True
 
 __all__ = [
     "wrap", "wrap_class", "wrap_module", "wrap_modules", "no_wrap", "ignore",
@@ -94,6 +99,24 @@ PROPAGATED_EXCEPTIONS = ()
 #: be imported, else pdb.  A name that cannot be used gets a one-line message
 #: and pdb.
 DEBUGGER = os.environ.get("HOT_RESTART_DEBUGGER", "")
+
+
+class _Output:
+    """The one channel for what hot-restart tells the user outside a debugger
+    session (in one, the session's debugger prints): notices, warnings of
+    the command line, the report of :func:`reload`.  ``stream`` is where it
+    goes, standard error as it is at the time of writing when None; a
+    session held elsewhere redirects it here and nowhere else."""
+
+    stream = None
+
+    def say(self, text):
+        stream = self.stream or sys.stderr
+        stream.write(text + "\n")
+        stream.flush()
+
+
+_output = _Output()
 
 
 class ReloadException(Exception):
@@ -1151,7 +1174,7 @@ def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=
     outer = next((a for a in ancestors if isinstance(a, _FUNCS)), None)
     _analyze(outer or node, scopes)
     if wrapped and not _instrumentable(node, scopes[node]):
-        return None, "it is now a generator"
+        wrapped = False  # its body is only a docstring: nothing there can fail
     first = _first_line(node)
     extra = []
     for rewrite in (False, True):
@@ -1245,18 +1268,34 @@ def _short(path):
     return rel if not rel.startswith("..") else path
 
 
+#: What a reload found about one definition (``name``) or the module's own
+#: statements: ``kind`` is one of the event kinds below, ``detail`` says more
+#: (why it was not applied, what changed, which lines).  The planners return
+#: events; :func:`_describe_reloads` alone turns them into the report.
+_Event = collections.namedtuple("_Event", "kind name detail")
+
+_CHANGED = "changed"            # new code in place
+_SAME = "same"                  # recompiled, and it does the same
+_MOVED = "moved"                # only its lines moved: the same code, at its new lines
+_ADDED = "added"                # a new function or class, defined in the live module or class
+_REMOVED = "removed"            # gone from the file: its old code stays in use
+_NOT_APPLIED = "not applied"    # detail: why the new code cannot replace the running one
+_NOT_DEFINED = "not defined"    # added, but cannot be defined; detail: why
+_NEEDS_RELOAD = "needs reload_module"  # detail: what changed (decorators, a class body...)
+_NOT_RERUN = "not re-run"       # module-level statements changed; detail: their lines
+
+
 class _FileReload:
     """What a reload found in one file, decided before anything is applied.
 
-    ``items``: ``[(name, what)]`` for the report; ``statements``: lines of
-    module- or class-level statements that changed and are not re-run;
-    ``actions``: callables that put the new code in place, run only when
-    every changed file compiled; ``error``: why nothing can be applied.
+    ``events``: a list of :data:`_Event`; ``actions``: callables that put
+    the new code in place, run only when every changed file compiled;
+    ``error``: why nothing can be applied.
     """
 
     def __init__(self, state):
         self.state = state
-        self.items, self.statements, self.actions = [], [], []
+        self.events, self.actions = [], []
         self.error = None
         self.stamp = self.outline = self.lines = None
 
@@ -1283,7 +1322,7 @@ def _scan(state, only=None):
             found.outline, nodes = _reparse(state, lines)
             _plan_file(found, nodes, only)
         except _FullParse:
-            found.items, found.statements, found.actions = [], [], []
+            found.events, found.actions = [], []
             tree = ast.parse("".join(lines), path)
             found.outline = _outline(tree.body, lines, flags=_future_flags(tree))
             nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
@@ -1396,8 +1435,7 @@ def _plan_file(found, nodes, only):
             continue
         if old[0] != kind or old[4] != head:
             what = "decorators or bases changed" if old[0] == kind else f"now a {kind}"
-            found.items.append((key[0], f"{what}: not applied; hot_restart.reload_module() "
-                                        f"applies it"))
+            found.events.append(_Event(_NEEDS_RELOAD, key[0], what))
             covered.add(key)
             continue
         if kind == "class":
@@ -1409,6 +1447,7 @@ def _plan_file(found, nodes, only):
             _plan_changed(found, key, definition, _node(nodes, key), lines, flags)
             covered.add(key)
         elif old[2] != first and live:
+            found.events.append(_Event(_MOVED, key[0], first - old[2]))
             found.actions.append(functools.partial(_shift_definition, definition,
                                                    first - old[2], found))
             covered.add(key)
@@ -1416,8 +1455,7 @@ def _plan_file(found, nodes, only):
     if only is None:
         for key, old in old_defs.items():
             if key not in new_defs and (old[1] is None or old_defs[old[1]][0] == "class"):
-                found.items.append((key[0], "removed from the file; its old code stays "
-                                            "in use"))
+                found.events.append(_Event(_REMOVED, key[0], None))
         for body, entries in new_statements.items():
             if body is not None and body not in old_statements:
                 continue
@@ -1429,11 +1467,12 @@ def _plan_file(found, nodes, only):
                 else:
                     changed.append(line)
             if body is None:
-                found.statements += changed
+                if changed:
+                    found.events.append(_Event(_NOT_RERUN, None, tuple(changed)))
             elif changed or before:  # a class attribute, a dataclass field...
                 where = ", ".join(map(str, changed)) or "removed lines"
-                found.items.append((body[0], f"class body changed ({where}): not applied; "
-                                             f"hot_restart.reload_module() applies it"))
+                found.events.append(_Event(_NEEDS_RELOAD, body[0],
+                                           f"class body changed ({where})"))
 
 
 def _node(nodes, key):
@@ -1450,10 +1489,10 @@ def _plan_changed(found, key, definition, parsed, lines, flags):
                               old.co_freevars if old is not None else (),
                               found.state.prepare, lines)
     if code is None:
-        found.items.append((key[0], f"not applied: {why}"))
+        found.events.append(_Event(_NOT_APPLIED, key[0], why))
         return
     changed = old is None or _fingerprint(code) != _fingerprint(old)
-    found.items.append((key[0], "changed" if changed else None))
+    found.events.append(_Event(_CHANGED if changed else _SAME, key[0], None))
     found.actions.append(functools.partial(_apply_changed, definition, code, node, lines, found))
 
 
@@ -1528,15 +1567,13 @@ def _plan_added(found, key, parsed, lines, flags):
     namespace = state.namespace or _any_globals(state.path)
     owner = _live_class(namespace, ancestors) if ancestors else None
     if namespace is None or (ancestors and owner is None):
-        found.items.append((key[0], "added, but not defined: its module or class is not "
-                                    "reachable; hot_restart.reload_module() defines it"))
+        found.events.append(_Event(_NOT_DEFINED, key[0], "its module or class is not reachable"))
         return
     if isinstance(node, ast.ClassDef) and ancestors:
-        found.items.append((key[0], "added, but not defined: a class inside a class is "
-                                    "defined by hot_restart.reload_module()"))
+        found.events.append(_Event(_NOT_DEFINED, key[0], "it is a class inside a class"))
         return
     wrapped = state.module_wrapped or key[0].rpartition(".")[0] in state.wrapped_classes
-    found.items.append((key[0], "added"))
+    found.events.append(_Event(_ADDED, key[0], None))
     found.actions.append(functools.partial(_define, key, node, ancestors, namespace, owner,
                                            wrapped, lines, flags, found))
 
@@ -1591,6 +1628,7 @@ def _define(key, node, ancestors, namespace, owner, wrapped, lines, flags, found
         _registry.own(code, definition)
         definition.code, definition.defaults = code, texts
         definition.functions.add(fn)
+        _adopt_nested(definition, code, found)
     made = fn
     local = dict(vars(owner)) if owner is not None else None
     for decorator in reversed(node.decorator_list):
@@ -1634,7 +1672,7 @@ def _reload_files(only=None):
                 try:
                     action()
                 except Exception as exc:  # running a new definition's own statement
-                    f.items.append(("", f"not applied: {type(exc).__name__}: {exc}"))
+                    f.events.append(_Event(_NOT_APPLIED, None, f"{type(exc).__name__}: {exc}"))
             if only is None:
                 f.state.stamp, f.state.outline, f.state.lines = f.stamp, f.outline, f.lines
         return found
@@ -1650,15 +1688,35 @@ def _describe_reloads(found, again="type c again, or q to let the error propagat
             f"and {again}.")
     lines = []
     for f in found:
-        text = ", ".join(f"{name} ({what})" if name else what for name, what in f.items if what)
-        if f.statements:
-            numbers = ", ".join(str(n) for n in sorted(f.statements))
-            text += "; " if text else ""
-            text += (f"line{'s' if len(f.statements) > 1 else ''} {numbers} "
-                     f"(module level) changed, not re-run")
+        text = "; ".join(filter(None, [
+            ", ".join(filter(None, (_describe_event(e) for e in f.events
+                                    if e.kind != _NOT_RERUN))),
+            *(_describe_event(e) for e in f.events if e.kind == _NOT_RERUN)]))
         if text:
             lines.append(f"> reloaded {_short(f.state.path)}: {text}")
     return "\n".join(lines) or None
+
+
+_RELOAD_MODULE = "hot_restart.reload_module()"
+
+
+def _describe_event(event):
+    """One event of a reload, as the report says it (None: not said)."""
+    kind, name, detail = event
+    if kind == _NOT_RERUN:
+        numbers = ", ".join(str(n) for n in sorted(detail))
+        return f"line{'s' if len(detail) > 1 else ''} {numbers} (module level) changed, not re-run"
+    what = {
+        _CHANGED: "changed",
+        _ADDED: "added",
+        _REMOVED: "removed from the file; its old code stays in use",
+        _NOT_APPLIED: f"not applied: {detail}",
+        _NEEDS_RELOAD: f"{detail}: not applied; {_RELOAD_MODULE} applies it",
+        _NOT_DEFINED: f"added, but not defined: {detail}; {_RELOAD_MODULE} defines it",
+    }.get(kind)
+    if what is None:
+        return None
+    return f"{name} ({what})" if name else what
 
 
 ###############################################################################
@@ -2546,12 +2604,22 @@ def _innermost_call(body, position):
 # The debugger
 ###############################################################################
 
+class _Outcome(enum.Enum):
+    """What the user chose at a stop."""
+
+    CONTINUE = "continue"  # reload, then call the failed function again
+    RETRY = "retry"        # reload, then restart ``retry_frame`` instead
+    QUIT = "quit"          # let the exception propagate
+    RERAISE = "reraise"    # the same, said with hot_restart.reraise()
+    EXIT = "exit"          # end the program with ``exit_code``
+
+
 class _Session:
     """One stop: the frame that failed, its exception, and what the user chose.
 
-    ``outcome`` is ``continue``, ``quit``, ``exit``, ``reraise`` or ``retry``
-    (then ``retry_frame`` is the frame to restart), set by a command or by
-    :func:`exit` / :func:`reraise` typed at the prompt.
+    ``outcome`` is an :class:`_Outcome` (``retry_frame`` is then the frame to
+    restart), set by a command or by :func:`exit` / :func:`reraise` typed at
+    the prompt.
     """
 
     def __init__(self, frame, exc, definition):
@@ -2654,6 +2722,14 @@ def _pdb():
         # The stopped frame runs its handler; show the line that failed instead.
         def setup(self, f, tb):
             super().setup(f, tb)
+            shown = [entry for entry in self.stack if not _own_frame(entry[0])]
+            if shown and len(shown) < len(self.stack):  # the user's frames only
+                current = self.stack[self.curindex][0]
+                self.stack = shown
+                self.curindex = next((i for i, (frame, _) in enumerate(shown)
+                                      if frame is current), len(shown) - 1)
+                self.curframe = shown[self.curindex][0]
+                self.curframe_locals = self.curframe.f_locals
             if self._current is not None:
                 for i, (frame, _) in enumerate(self.stack):
                     if frame is self._current.frame:
@@ -2681,13 +2757,13 @@ def _pdb():
         def do_continue(self, arg):
             if self._current is None:
                 return super().do_continue(arg)
-            self.choose("continue")
+            self.choose(_Outcome.CONTINUE)
             return 1
 
         def do_quit(self, arg):
             if self._current is None:
                 return super().do_quit(arg)
-            self.choose("quit")
+            self.choose(_Outcome.QUIT)
             return 1
 
         def do_EOF(self, arg):
@@ -2719,7 +2795,7 @@ def _pdb():
             if any(f.error for f in found):
                 return None
             self._current.retry_frame = frame
-            self.choose("retry")
+            self.choose(_Outcome.RETRY)
             return 1
 
         def format_stack_entry(self, frame_lineno, *args, **kwargs):
@@ -2738,7 +2814,7 @@ def _pdb():
                 self.error("handled works where hot-restart stopped on an exception")
                 return None
             _stops.control_flow.add(_raise_site(self._current.exc))
-            self.choose("quit")
+            self.choose(_Outcome.QUIT)
             return 1
 
         def do_reload(self, arg):
@@ -2801,7 +2877,7 @@ def _pudb():
         again = "press c again, or q to let the error propagate"
 
         def message(self, text):
-            sys.stderr.write(text + "\n")  # printed once pudb's screen has closed
+            _output.say(text)  # printed once pudb's screen has closed
 
         def show(self, session, banner):
             exc = session.exc
@@ -2830,12 +2906,12 @@ def _pudb():
         def set_continue(self):
             if self._current is None:
                 return super().set_continue()
-            return self.choose("continue")
+            return self.choose(_Outcome.CONTINUE)
 
         def set_quit(self):
             if self._current is None:
                 return super().set_quit()
-            return self.choose("quit")
+            return self.choose(_Outcome.QUIT)
 
         def _refuse(self):
             self._refused = True
@@ -2885,7 +2961,7 @@ def _pydevd():
         breaks = {}  # the client keeps its breakpoints, and pydevd sets them in new code
 
         def message(self, text):
-            sys.stderr.write(text + "\n")
+            _output.say(text)
 
         def show(self, session, banner):
             py_db = pydevd.get_global_debugger()
@@ -2910,7 +2986,7 @@ def _pydevd():
             if session.outcome is None:  # Continue, or the client went away
                 if not _debuggers.attached():
                     return self._detached(session)
-                self.choose("continue")
+                self.choose(_Outcome.CONTINUE)
 
         def _detached(self, session):
             self.message(f"hot-restart: no debugger client is attached, so the "
@@ -2968,7 +3044,7 @@ class _Debuggers:
         if self.instance is None:
             factory, message = _choose_debugger(DEBUGGER)
             if message:
-                sys.stderr.write(message + "\n")
+                _output.say(message)
             self.instance = factory()
         return self.instance
 
@@ -2997,9 +3073,14 @@ class _Debuggers:
 _debuggers = _Debuggers()
 
 
+def _stopped_name(session):
+    d = session.definition
+    return d.qualname if d else session.frame.f_code.co_name
+
+
 def _banner(session, how_to):
-    exc, d = session.exc, session.definition
-    name = d.qualname if d else session.frame.f_code.co_name
+    exc = session.exc
+    name = _stopped_name(session)
     text = f"hot-restart: {type(exc).__name__} in {name}(): {exc}"
     if PRINT_HELP_MESSAGE and how_to and not _debuggers.helped:
         _debuggers.helped = True
@@ -3024,49 +3105,76 @@ def _hold_session(session):
     trace = sys.gettrace() if _debuggers.traces() else None
     if trace is not None:
         sys.settrace(None)  # a bdb debugger's breakpoints were armed: the session runs untraced
-    with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
-        for guard in _debuggers.guards:
-            guards.enter_context(guard())
-        debugger = _debuggers.get()  # made where the real terminal is in place
-        banner = _banner(session, debugger.how_to)
-        while True:
-            session.outcome = None
-            debugger.run_session(session, banner)
-            if session.outcome != "continue":
-                break
-            if not RELOAD_ON_CONTINUE:
-                break
-            only = None if RELOAD_ALL_ON_CONTINUE else session.definition
-            if only is None and not RELOAD_ALL_ON_CONTINUE:
-                break
-            found = _reload_files(only)
-            message = _describe_reloads(found, debugger.again)
-            if not any(f.error for f in found):
-                if message:
-                    debugger.message(message)
-                break
-            # shown where the user looks next: pudb's screen hides what was printed
-            banner = f"{message}\nhot-restart: still stopped in {session.definition.qualname}()"
-    if session.outcome == "exit":
-        raise SystemExit(session.exit_code)
-    if session.outcome == "retry" and session.retry_frame is not session.frame:
-        if trace is not None:
+    armed = False
+    try:
+        with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
+            for guard in _debuggers.guards:
+                guards.enter_context(guard())
+            debugger = _debuggers.get()  # made where the real terminal is in place
+            banner = _banner(session, debugger.how_to)
+            while True:
+                session.outcome = None
+                debugger.run_session(session, banner)
+                if session.outcome is not _Outcome.CONTINUE or not RELOAD_ON_CONTINUE:
+                    break
+                found = _reload_files(None if RELOAD_ALL_ON_CONTINUE else session.definition)
+                message = _describe_reloads(found, debugger.again)
+                if not any(f.error for f in found):
+                    if message:
+                        debugger.message(message)
+                    break
+                # shown where the user looks next: pudb's screen hides what was printed
+                banner = f"{message}\nhot-restart: still stopped in {_stopped_name(session)}()"
+        if session.outcome is _Outcome.EXIT:
+            raise SystemExit(session.exit_code)
+        if session.outcome is _Outcome.RETRY and session.retry_frame is not session.frame:
+            raise _Retry(session.retry_frame)
+        if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY):
+            if debugger.breaks:
+                debugger.arm(session.frame)
+                armed = True
+            return False
+        return True
+    finally:
+        # also after an internal error: the user's breakpoints stay on
+        if trace is not None and not armed:
             sys.settrace(trace)
-        raise _Retry(session.retry_frame)
-    if session.outcome in ("continue", "retry"):
-        if debugger.breaks:
-            debugger.arm(session.frame)
-        elif trace is not None:
-            sys.settrace(trace)
-        return False
-    if trace is not None:
-        sys.settrace(trace)
-    return True
 
 
 ###############################################################################
 # Runtime hooks called by instrumented code
 ###############################################################################
+
+def _own_frame(frame):
+    """Is ``frame`` hot-restart's (or runpy's running it)?  Not shown to the user."""
+    path = frame.f_code.co_filename
+    return path == __file__ or path == "<frozen runpy>" or (
+        path.startswith(_STDLIB) and os.path.basename(path) == "runpy.py")
+
+
+def _hide_own_frames(tb):
+    """Unlink hot-restart's frames from a traceback, after its first entry,
+    so that the traceback the user sees has their own frames only."""
+    while tb is not None and tb.tb_next is not None:
+        if _own_frame(tb.tb_next.tb_frame):
+            tb.tb_next = tb.tb_next.tb_next
+        else:
+            tb = tb.tb_next
+
+
+def _hide_in_excepthook():
+    """From the first restart on, the traceback Python prints when an error
+    ends the program leaves out the frames of the restart (the hook that was
+    there still prints it)."""
+    previous = sys.excepthook
+
+    def excepthook(etype, value, tb):
+        _hide_own_frames(tb)
+        previous(etype, value, tb)
+
+    excepthook._hides_hot_restart = True
+    sys.excepthook = excepthook
+
 
 class _Again(BaseException):
     """Sent from a restarted call that failed again to the loop that started it."""
@@ -3094,16 +3202,16 @@ def _propagate():
     if reason is not None:
         if reason == "no terminal" and not _stops.warned_no_terminal:
             _stops.warned_no_terminal = True
-            sys.stderr.write(f"hot-restart: stdin is not a terminal, so no debugger opens for "
-                             f"{type(exc).__name__}; it propagates as usual.\n")
+            _output.say(f"hot-restart: stdin is not a terminal, so no debugger opens for "
+                        f"{type(exc).__name__}; it propagates as usual.")
         return True
     try:
         try:
             propagates = _run_session(_Session(frame, exc, definition))
         except Exception as internal:  # a bug of ours must not change the program's fate
-            sys.stderr.write(f"hot-restart: internal error {type(internal).__name__}: "
-                             f"{internal}\nhot-restart: the original {type(exc).__name__} "
-                             f"propagates; please report this with the program that caused it.\n")
+            _output.say(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
+                        f"hot-restart: the original {type(exc).__name__} propagates; please "
+                        f"report this with the program that caused it.")
             propagates = True
         if propagates:  # the user let it go: its callers do not ask again
             if len(_stops.let_go) >= 8:
@@ -3156,6 +3264,8 @@ def _arguments(frame):
 def _call_again(cells, frame):
     """Call the function that ``frame`` runs, in its current code, with the
     arguments the failed call got."""
+    if not getattr(sys.excepthook, "_hides_hot_restart", False):
+        _hide_in_excepthook()
     args, kwargs = _arguments(frame)
     return _restart_target(cells, frame)(*args, **kwargs)
 
@@ -3170,6 +3280,9 @@ def _again(cells):
             return _call_again(cells, frame)
         except _Again:
             continue
+        except BaseException as exc:
+            _hide_own_frames(exc.__traceback__)
+            raise
 
 
 async def _again_async(cells):
@@ -3533,7 +3646,7 @@ def reload():
     """
     message = _describe_reloads(_reload_files())
     if message:
-        print(message)
+        _output.say(message)
 
 
 def reraise():
@@ -3541,7 +3654,7 @@ def reraise():
     session = _session.get()
     if session is None:
         raise ReloadException("reraise() works only at the hot-restart debugger prompt")
-    session.outcome = "reraise"
+    session.outcome = _Outcome.RERAISE
 
 
 def exit(code=1):
@@ -3549,7 +3662,7 @@ def exit(code=1):
     session = _session.get()
     if session is None:
         raise SystemExit(code)
-    session.outcome = "exit"
+    session.outcome = _Outcome.EXIT
     session.exit_code = code
 
 
@@ -3674,7 +3787,7 @@ def _parse_command_line(argv):
 
 
 def _usage_error(message):
-    sys.stderr.write(f"{_USAGE.splitlines()[0]}\nhot-restart: error: {message}\n")
+    _output.say(f"{_USAGE.splitlines()[0]}\nhot-restart: error: {message}")
     raise SystemExit(2)
 
 
@@ -3696,8 +3809,9 @@ def main(argv=None):
         raise
     except BaseException as exc:  # as the interpreter would report it, without our frames
         tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        while tb is not None and _own_frame(tb.tb_frame):
             tb = tb.tb_next
+        _hide_own_frames(tb)
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
         if active and not isinstance(exc, _NEVER_STOP) and not _let_go(exc):
             _post_mortem(exc, tb)
@@ -3729,8 +3843,8 @@ def _post_mortem(exc, tb):
 def _run_script(script, args, options, active):
     path = os.path.abspath(script)
     if not os.path.exists(path):
-        sys.stderr.write(f"{sys.executable}: can't open file {path!r}: "
-                         f"[Errno 2] No such file or directory\n")
+        _output.say(f"{sys.executable}: can't open file {path!r}: "
+                    f"[Errno 2] No such file or directory")
         raise SystemExit(2)
     sys.argv = [script, *args]
     folder = os.path.dirname(os.path.realpath(path))
@@ -3786,7 +3900,7 @@ def pytest_configure(config):
         config.pluginmanager.unregister(name="pdbinvoke")
         capture = config.pluginmanager.getplugin("capturemanager")
         with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
-            sys.stderr.write("hot-restart: --hot-restart handles failures, so --pdb is off\n")
+            _output.say("hot-restart: --hot-restart handles failures, so --pdb is off")
 
 
 def _start_plugin(config, options):

@@ -76,7 +76,8 @@ def big_file(folder, functions=500):
         t0 = time.perf_counter()
         found = hot_restart._reload_files()
         times.append((time.perf_counter() - t0) * 1000)
-        assert found and found[0].items == [(f"func_{middle}", "changed")], found[0].items
+        assert found and found[0].events == [hot_restart._Event(
+            hot_restart._CHANGED, f"func_{middle}", None)], found[0].events
         assert getattr(module, f"func_{middle}")(0, 0) == -middle + n + 1
     return lines, min(times)
 

@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -8,3 +10,12 @@ if str(ROOT) not in sys.path:
 # tests/scenarios holds programs (and test files) that the scenarios run;
 # they are not tests of this suite.
 collect_ignore_glob = ["scenarios/*"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_state(monkeypatch):
+    """Each in-process test starts with an empty registry and no stop
+    decisions or caches left by another."""
+    import hot_restart
+    monkeypatch.setattr(hot_restart, "_registry", hot_restart._Registry())
+    monkeypatch.setattr(hot_restart, "_stops", hot_restart._Stops())

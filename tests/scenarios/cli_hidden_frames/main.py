@@ -1,0 +1,9 @@
+
+
+
+
+def work(n):
+    return 10 / n
+
+
+print(work(0))
