@@ -145,10 +145,22 @@ _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
 
+class _Again(BaseException):
+    """Sent from a restarted call that failed again to the loop that started it."""
+
+
+class _Retry(BaseException):
+    """Unwinds the stack to ``target``, a wrapped frame the user chose to restart."""
+
+    def __init__(self, target):
+        super().__init__(target.f_code.co_name)
+        self.target = target
+
+
 # Exceptions that are part of normal control flow and always propagate (and
-# bdb.BdbQuit, a debugger's quit, once bdb is imported).
+# bdb.BdbQuit, a debugger's quit, once bdb is imported), hot-restart's own too.
 _NEVER_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit, StopIteration,
-               StopAsyncIteration)
+               StopAsyncIteration, _Again, _Retry)
 
 _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
 
@@ -429,6 +441,10 @@ def _crc(text):
     return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
 
+#: One definition in a file's outline (see :func:`_outline`).
+_Def = collections.namedtuple("_Def", "kind parent first text head")
+
+
 def _outline(body, lines, counts=None, flags=0):
     """What one version of a file defines, small enough to keep instead of its AST.
 
@@ -436,8 +452,8 @@ def _outline(body, lines, counts=None, flags=0):
     ``counts`` of the definitions before it).  Returns plain data, cached
     with the code:
 
-    - ``defs``: ``(qualname, ordinal)`` to ``(kind, parent, first_line,
-      text, head)``, in source order.  ``kind`` is ``"def"`` or ``"class"``,
+    - ``defs``: ``(qualname, ordinal)`` to a :data:`_Def` ``(kind, parent,
+      first, text, head)``, in source order.  ``kind`` is ``"def"`` or ``"class"``,
       ``parent`` the enclosing definition's key or None, ``text`` a CRC of
       the definition's lines and ``head`` of its decorators (and a class's
       bases).
@@ -455,11 +471,11 @@ def _outline(body, lines, counts=None, flags=0):
         is_class = isinstance(node, ast.ClassDef)
         head = node.decorator_list + (node.bases + [k.value for k in node.keywords]
                                       if is_class else [])
-        defs[key] = ("class" if is_class else "def",
-                     keys[id(ancestors[-1])] if ancestors else None,
-                     _first_line(node),
-                     _crc("".join(lines[_first_line(node) - 1:node.end_lineno])),
-                     _crc("\0".join(_segment(lines, h) for h in head)))
+        defs[key] = _Def("class" if is_class else "def",
+                         keys[id(ancestors[-1])] if ancestors else None,
+                         _first_line(node),
+                         _crc("".join(lines[_first_line(node) - 1:node.end_lineno])),
+                         _crc("\0".join(_segment(lines, h) for h in head)))
         if is_class:
             statements[key] = _plain_statements(node.body, lines)
     tops = [(_first_line(n) if type(n) in _DEFS else n.lineno, n.end_lineno) for n in body]
@@ -943,7 +959,11 @@ def _load_cached(path, stamp):
         saved, *entry = marshal.loads(data[4:])
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return entry if tuple(saved) == stamp and len(entry) == 3 else None
+    if tuple(saved) != stamp or len(entry) != 3:
+        return None
+    module, index, outline = entry
+    outline["defs"] = {key: _Def(*value) for key, value in outline["defs"].items()}
+    return module, index, outline
 
 
 def _store_cached(path, stamp, module, index, outline):
@@ -954,9 +974,10 @@ def _store_cached(path, stamp, module, index, outline):
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         temporary = f"{cache}.{os.getpid()}.tmp"
+        plain = {**outline, "defs": {k: tuple(v) for k, v in outline["defs"].items()}}
         with open(temporary, "wb") as f:
             f.write(importlib.util.MAGIC_NUMBER
-                    + marshal.dumps((stamp, module, index, outline)))
+                    + marshal.dumps((stamp, module, index, plain)))
         os.replace(temporary, cache)
     except (OSError, ValueError):
         pass
@@ -1101,6 +1122,9 @@ class _Registry:
             if propagated:
                 definition.propagated = tuple(propagated)
         return None
+
+
+_registry = _Registry()
 
 
 def _definition_key(fn, codes):
@@ -1293,11 +1317,10 @@ class _FileReload:
     ``error``: why nothing can be applied.
     """
 
-    def __init__(self, state):
-        self.state = state
+    def __init__(self, state, stamp=None, lines=None, outline=None, error=None):
+        self.state, self.stamp, self.lines, self.outline = state, stamp, lines, outline
         self.events, self.actions = [], []
-        self.error = None
-        self.stamp = self.outline = self.lines = None
+        self.error = error
 
 
 class _FullParse(Exception):
@@ -1310,26 +1333,21 @@ def _scan(state, only=None):
     stamp = _stamp(path)
     if stamp == state.stamp:
         return None
-    found = _FileReload(state)
     linecache.checkcache(path)
     lines = linecache.getlines(path)
     if not lines:
-        found.error = f"cannot read {_short(path)} any more"
-        return found
-    found.stamp, found.lines = stamp, lines
+        return _FileReload(state, error=f"cannot read {_short(path)} any more")
     try:
         try:
-            found.outline, nodes = _reparse(state, lines)
-            _plan_file(found, nodes, only)
-        except _FullParse:
-            found.events, found.actions = [], []
+            outline, nodes = _reparse(state, lines)
+            return _plan_file(state, stamp, lines, outline, nodes, only)
+        except _FullParse:  # a new plan, from the whole file
             tree = ast.parse("".join(lines), path)
-            found.outline = _outline(tree.body, lines, flags=_future_flags(tree))
+            outline = _outline(tree.body, lines, flags=_future_flags(tree))
             nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
-            _plan_file(found, nodes, only)
+            return _plan_file(state, stamp, lines, outline, nodes, only)
     except SyntaxError as exc:
-        found.error = _describe_syntax_error(exc)
-    return found
+        return _FileReload(state, error=_describe_syntax_error(exc))
 
 
 def _reparse(state, lines):
@@ -1375,7 +1393,7 @@ def _reparse(state, lines):
     new = None
     for key, (kind, parent, first, text, head) in old["defs"].items():
         if first < start:
-            defs[key] = (kind, parent, first, text, head)
+            defs[key] = _Def(kind, parent, first, text, head)
             counts[key[0]] = key[1] + 1
             if key in old["statements"]:
                 statements[key] = old["statements"][key]
@@ -1386,7 +1404,7 @@ def _reparse(state, lines):
             ordinal = counts.get(key[0], 0)
             counts[key[0]] = ordinal + 1
             remap[key] = moved = (key[0], ordinal)
-            defs[moved] = (kind, remap.get(parent, parent), first + delta, text, head)
+            defs[moved] = _Def(kind, remap.get(parent, parent), first + delta, text, head)
             if key in old["statements"]:
                 statements[moved] = [(crc, line + delta) for crc, line in
                                      old["statements"][key]]
@@ -1414,10 +1432,12 @@ def _counts_before(defs, line):
     return counts
 
 
-def _plan_file(found, nodes, only):
-    """Fill ``found`` with what changed between the running outline and the new
-    one; ``nodes`` has the parsed definitions (raises _FullParse if one is missing)."""
-    state, path, lines = found.state, found.state.path, found.lines
+def _plan_file(state, stamp, lines, outline, nodes, only):
+    """What changed between the running outline and the new one: a new
+    _FileReload.  ``nodes`` has the parsed definitions (raises _FullParse if
+    one is missing)."""
+    found = _FileReload(state, stamp, lines, outline)
+    path = state.path
     old_defs, old_statements = state.outline["defs"], state.outline["statements"]
     new_defs, new_statements = found.outline["defs"], found.outline["statements"]
     flags = found.outline["flags"]
@@ -1430,11 +1450,11 @@ def _plan_file(found, nodes, only):
             covered.add(key)
             continue
         if old is None:
-            if parent is None or new_defs[parent][0] == "class":
+            if parent is None or new_defs[parent].kind == "class":
                 _plan_added(found, key, _node(nodes, key), lines, flags)
             continue
-        if old[0] != kind or old[4] != head:
-            what = "decorators or bases changed" if old[0] == kind else f"now a {kind}"
+        if old.kind != kind or old.head != head:
+            what = "decorators or bases changed" if old.kind == kind else f"now a {kind}"
             found.events.append(_Event(_NEEDS_RELOAD, key[0], what))
             covered.add(key)
             continue
@@ -1443,18 +1463,19 @@ def _plan_file(found, nodes, only):
         definition = _registry.definitions.get((path,) + key)
         live = definition is not None and (definition.code is not None
                                            or len(definition.functions))
-        if old[3] != text and live:
+        if old.text != text and live:
             _plan_changed(found, key, definition, _node(nodes, key), lines, flags)
             covered.add(key)
-        elif old[2] != first and live:
-            found.events.append(_Event(_MOVED, key[0], first - old[2]))
+        elif old.first != first and live:
+            found.events.append(_Event(_MOVED, key[0], first - old.first))
             found.actions.append(functools.partial(_shift_definition, definition,
-                                                   first - old[2], found))
+                                                   first - old.first, found))
             covered.add(key)
 
     if only is None:
         for key, old in old_defs.items():
-            if key not in new_defs and (old[1] is None or old_defs[old[1]][0] == "class"):
+            if key not in new_defs and (old.parent is None
+                                        or old_defs[old.parent].kind == "class"):
                 found.events.append(_Event(_REMOVED, key[0], None))
         for body, entries in new_statements.items():
             if body is not None and body not in old_statements:
@@ -1473,6 +1494,7 @@ def _plan_file(found, nodes, only):
                 where = ", ".join(map(str, changed)) or "removed lines"
                 found.events.append(_Event(_NEEDS_RELOAD, body[0],
                                            f"class body changed ({where})"))
+    return found
 
 
 def _node(nodes, key):
@@ -1728,14 +1750,14 @@ def _has_terminal():
     if _stops.terminal_override:
         return True
     stdin = sys.stdin
-    known = _stops.terminal
+    known = _caches.terminal
     if known is not None and known[0] is stdin:
         return known[1]
     try:
         answer = stdin is not None and stdin.isatty()
     except (ValueError, AttributeError):
         answer = False
-    _stops.terminal = (stdin, answer)
+    _caches.terminal = (stdin, answer)
     return answer
 
 
@@ -1787,20 +1809,28 @@ def _let_go(exc):
 
 
 class _Stops:
-    """What the stop decisions remember for the run: raise sites marked as
-    control flow, and whether the no-terminal notice was given."""
+    """What the stop decisions remember of the run: raise sites marked as
+    control flow, exceptions the user let propagate, whether the no-terminal
+    notice was given, and whether the pytest plugin saw a terminal."""
 
     def __init__(self):
         self.control_flow = set()
         self.let_go = {}       # id -> the last few exceptions the user let propagate
         self.warned_no_terminal = False
+        self.terminal_override = False
+
+
+class _StopCaches:
+    """What the stop decisions compute once and keep: derived from the
+    program's code and files, never from what happened in the run."""
+
+    def __init__(self):
         self.terminal = None   # (stdin, whether it is a terminal)
-        self.terminal_override = False  # the pytest plugin saw a terminal
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, {(name, first_line): node})
 
 
-_stops = _Stops()
+_stops, _caches = _Stops(), _StopCaches()
 
 
 def _raise_site(exc):
@@ -2275,13 +2305,13 @@ def _catchers_at(code, lasti):
     """What may catch an exception at instruction ``lasti`` of ``code``,
     innermost first; None when it cannot be known.  Cached per site."""
     key = (id(code), lasti)
-    hit = _stops.catchers.get(key)
+    hit = _caches.catchers.get(key)
     if hit is not None and hit[0] is code:
         return hit[1]
-    if len(_stops.catchers) > 4096:
-        _stops.catchers.clear()
+    if len(_caches.catchers) > 4096:
+        _caches.catchers.clear()
     found = _find_catchers(code, lasti)
-    _stops.catchers[key] = (code, found)
+    _caches.catchers[key] = (code, found)
     return found
 
 
@@ -2476,7 +2506,7 @@ def _tree_of(code):
     (the import system) are read from their files."""
     path = code.co_filename
     stamp = _stamp(path)
-    cached = _stops.trees.get(path)
+    cached = _caches.trees.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     lines = linecache.getlines(path)
@@ -2493,9 +2523,9 @@ def _tree_of(code):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             index[(node.name, _first_line(node))] = node
-    if len(_stops.trees) > 64:
-        _stops.trees.clear()
-    _stops.trees[path] = (stamp, index)
+    if len(_caches.trees) > 64:
+        _caches.trees.clear()
+    _caches.trees[path] = (stamp, index)
     return index
 
 
@@ -2645,20 +2675,47 @@ class _Adapter:
     """What every debugger adapter shares: the stop being shown, and the
     user's choice recorded on it.
 
-    Extension contract: a subclass implements ``show(session, banner)``,
-    which presents the stop and returns once the user has chosen, after
-    calling ``choose`` with the outcome (returning without a choice lets the
-    exception propagate).  ``message`` prints a line where the user looks.
-    ``how_to`` is the help added to the first banner; ``{file}`` and
-    ``{name}`` are filled in.  ``again`` says how to try again after an
-    edit that does not compile.  One instance is kept for the whole run, so
-    breakpoints set at one stop fire after the restart (``breaks`` and
-    ``arm`` come from bdb for the debuggers built on it).
+    Adding a debugger is one subclass and one entry in :data:`_ADAPTERS`.
+    The subclass states its facts: ``name`` (as ``HOT_RESTART_DEBUGGER``
+    says it), ``pip_name`` (what to install when it is missing),
+    ``remote`` (its stops are shown in a client such as VS Code, so no
+    terminal is needed), ``owns_tracing`` (while it runs the program,
+    ``sys.settrace`` is its own).  It implements ``make()``, which imports
+    the debugger and returns the one instance kept for the run (so that
+    breakpoints set at one stop fire after the restart), ``running()``
+    (is it already running the program?), ``show(session, banner)``, which
+    presents the stop and returns once the user has chosen, after calling
+    ``choose`` with the outcome (returning without a choice lets the
+    exception propagate), and ``message``, which prints a line where the
+    user looks.  ``how_to`` is the help added to the first banner
+    (``{file}`` and ``{name}`` are filled in); ``again`` says how to try
+    again after an edit that does not compile.  ``rearm`` traces the
+    restarted call when breakpoints are set (bdb's ``breaks`` and ``arm``
+    for the debuggers built on bdb).
     """
 
+    name = ""
+    pip_name = None
+    remote = False
+    owns_tracing = False
     how_to = ""
     again = "type c again, or q to let the error propagate"
     _current = None
+
+    @classmethod
+    def running(cls):
+        return False
+
+    @classmethod
+    def make(cls):
+        raise NotImplementedError
+
+    def rearm(self, frame):
+        """After a restart: trace it if breakpoints are set.  True if tracing was set."""
+        if not getattr(self, "breaks", None):
+            return False
+        self.arm(frame)
+        return True
 
     def run_session(self, session, banner):
         self._current = session
@@ -2686,169 +2743,175 @@ class _Adapter:
 
 
 @functools.lru_cache(maxsize=None)
-def _pdb():
-    """pdb with the session: the adapter the others fall back to.  Built on
-    first use, so programs that never stop do not import pdb."""
-    import pdb
+def _combined(adapter, debugger):
+    """The class of an adapter on the debugger it adapts, made once."""
+    return type(debugger.__name__, (adapter, debugger), {"__module__": __name__})
 
-    class _Debugger(_Adapter, pdb.Pdb):
-        """pdb, opened post-mortem on a wrapped function with its callers alive:
-        ``c`` reloads and calls again, ``q`` lets the exception propagate, and
-        ``retry``, ``reload`` and ``handled`` are added.  ipdb's adapter is this
-        class on IPython's debugger."""
 
-        how_to = ("Fix {file} in your editor, then type c to reload it and call {name}() "
-                  "again with the same arguments;\nq lets the error propagate, "
-                  "hot_restart.exit() ends the program;\nup then retry restarts a calling "
-                  "function instead.")
+class _PdbAdapter(_Adapter):
+    """pdb, opened post-mortem on a wrapped function with its callers alive:
+    ``c`` reloads and calls again, ``q`` lets the exception propagate, and
+    ``retry``, ``reload`` and ``handled`` are added.  Combined with
+    ``pdb.Pdb`` on first use, so programs that never stop do not import pdb;
+    ipdb's adapter is this one on IPython's debugger."""
 
-        def __init__(self):
-            super().__init__(nosigint=True)
-            self.reset()
+    name = "pdb"
+
+    @classmethod
+    def make(cls):
+        import pdb
+        return _combined(cls, pdb.Pdb)()
+
+    how_to = ("Fix {file} in your editor, then type c to reload it and call {name}() "
+              "again with the same arguments;\nq lets the error propagate, "
+              "hot_restart.exit() ends the program;\nup then retry restarts a calling "
+              "function instead.")
+
+    def __init__(self):
+        super().__init__(nosigint=True)
+        self.reset()
+        self._handler_lines = {}
+
+    def show(self, session, banner):
+        # the streams of now: a test runner may have captured the old ones
+        self.stdin, self.stdout = sys.stdin, sys.stdout
+        tb = session.exc.__traceback__
+        self._handler_lines = {session.frame: tb.tb_lineno}
+        try:
+            self.message(banner)
+            self.interaction(session.frame.f_back, tb)
+        finally:
             self._handler_lines = {}
+            self.forget()
 
-        def show(self, session, banner):
-            # the streams of now: a test runner may have captured the old ones
-            self.stdin, self.stdout = sys.stdin, sys.stdout
-            tb = session.exc.__traceback__
-            self._handler_lines = {session.frame: tb.tb_lineno}
-            try:
-                self.message(banner)
-                self.interaction(session.frame.f_back, tb)
-            finally:
-                self._handler_lines = {}
-                self.forget()
-
-        # The stopped frame runs its handler; show the line that failed instead.
-        def setup(self, f, tb):
-            super().setup(f, tb)
-            shown = [entry for entry in self.stack if not _own_frame(entry[0])]
-            if shown and len(shown) < len(self.stack):  # the user's frames only
-                current = self.stack[self.curindex][0]
-                self.stack = shown
-                self.curindex = next((i for i, (frame, _) in enumerate(shown)
-                                      if frame is current), len(shown) - 1)
-                self.curframe = shown[self.curindex][0]
-                self.curframe_locals = self.curframe.f_locals
-            if self._current is not None:
-                for i, (frame, _) in enumerate(self.stack):
-                    if frame is self._current.frame:
-                        self.curindex = i
-                        self.curframe = frame
-                        self.curframe_locals = frame.f_locals
-                        if hasattr(self, "set_convenience_variable"):
-                            self.set_convenience_variable(frame, "_frame", frame)
-                self._list_from_failure()
-
-        def _select_frame(self, number):
-            super()._select_frame(number)
+    # The stopped frame runs its handler; show the line that failed instead.
+    def setup(self, f, tb):
+        super().setup(f, tb)
+        shown = [entry for entry in self.stack if not _own_frame(entry[0])]
+        if shown and len(shown) < len(self.stack):  # the user's frames only
+            current = self.stack[self.curindex][0]
+            self.stack = shown
+            self.curindex = next((i for i, (frame, _) in enumerate(shown)
+                                  if frame is current), len(shown) - 1)
+            self.curframe = shown[self.curindex][0]
+            self.curframe_locals = self.curframe.f_locals
+        if self._current is not None:
+            for i, (frame, _) in enumerate(self.stack):
+                if frame is self._current.frame:
+                    self.curindex = i
+                    self.curframe = frame
+                    self.curframe_locals = frame.f_locals
+                    if hasattr(self, "set_convenience_variable"):
+                        self.set_convenience_variable(frame, "_frame", frame)
             self._list_from_failure()
 
-        def _list_from_failure(self):
-            line = self._handler_lines.get(self.curframe)
-            if line is not None:
-                self.lineno = max(0, line - 6)
+    def _select_frame(self, number):
+        super()._select_frame(number)
+        self._list_from_failure()
 
-        def postcmd(self, stop, line):
-            if self._current is not None and self._current.outcome is not None:
-                return True
-            return super().postcmd(stop, line)
+    def _list_from_failure(self):
+        line = self._handler_lines.get(self.curframe)
+        if line is not None:
+            self.lineno = max(0, line - 6)
 
-        def do_continue(self, arg):
-            if self._current is None:
-                return super().do_continue(arg)
-            self.choose(_Outcome.CONTINUE)
-            return 1
+    def postcmd(self, stop, line):
+        if self._current is not None and self._current.outcome is not None:
+            return True
+        return super().postcmd(stop, line)
 
-        def do_quit(self, arg):
-            if self._current is None:
-                return super().do_quit(arg)
-            self.choose(_Outcome.QUIT)
-            return 1
+    def do_continue(self, arg):
+        """c(ont(inue))
+        Reload the edited source and call the failed function again with
+        the same arguments.  At a breakpoint, continue as usual."""
+        if self._current is None:
+            return super().do_continue(arg)
+        self.choose(_Outcome.CONTINUE)
+        return 1
 
-        def do_EOF(self, arg):
-            if self._current is None:
-                return super().do_EOF(arg)
-            self.message("")
-            return self.do_quit(arg)
+    def do_quit(self, arg):
+        """q(uit)
+        Let the exception propagate, as if hot-restart were not there."""
+        if self._current is None:
+            return super().do_quit(arg)
+        self.choose(_Outcome.QUIT)
+        return 1
 
-        # The commands' docstrings are their help, which pdb prints as it is:
-        # indented as pdb's own, not as this nested class.
-        def do_retry(self, arg):
-            """retry
+    def do_EOF(self, arg):
+        if self._current is None:
+            return super().do_EOF(arg)
+        self.message("")
+        return self.do_quit(arg)
+
+    # The commands' docstrings are their help, which pdb prints as it is.
+    def do_retry(self, arg):
+        """retry
         Restart the selected frame (choose it with up and down; where marks
         the frames that can restart with [retry]): load the edits, unwind to
         that frame, running the finally blocks and with exits in between,
         and call its function again with its original arguments."""
-            if self._current is None:
-                self.error("retry works where hot-restart stopped on an exception")
-                return None
-            frame = self.curframe
-            if _registry.owner(frame.f_code) is None:
-                self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
-                           f"where marks the frames that can with [retry]")
-                return None
-            found = _reload_files()
-            message = _describe_reloads(found)
-            if message:
-                self.message(message)
-            if any(f.error for f in found):
-                return None
-            self._current.retry_frame = frame
-            self.choose(_Outcome.RETRY)
-            return 1
+        if self._current is None:
+            self.error("retry works where hot-restart stopped on an exception")
+            return None
+        frame = self.curframe
+        if _registry.owner(frame.f_code) is None:
+            self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
+                       f"where marks the frames that can with [retry]")
+            return None
+        found = _reload_files()
+        message = _describe_reloads(found)
+        if message:
+            self.message(message)
+        if any(f.error for f in found):
+            return None
+        self._current.retry_frame = frame
+        self.choose(_Outcome.RETRY)
+        return 1
 
-        def format_stack_entry(self, frame_lineno, *args, **kwargs):
-            entry = super().format_stack_entry(frame_lineno, *args, **kwargs)
-            if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
-                head, newline, rest = entry.partition("\n")
-                entry = head + "  [retry]" + newline + rest
-            return entry
+    def format_stack_entry(self, frame_lineno, *args, **kwargs):
+        entry = super().format_stack_entry(frame_lineno, *args, **kwargs)
+        if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
+            head, newline, rest = entry.partition("\n")
+            entry = head + "  [retry]" + newline + rest
+        return entry
 
-        def do_handled(self, arg):
-            """handled
+    def do_handled(self, arg):
+        """handled
         This exception is control flow that a caller handles in a way
         hot-restart cannot see: let it propagate now, and never stop for
         this exception type at this raise site again in this run."""
-            if self._current is None:
-                self.error("handled works where hot-restart stopped on an exception")
-                return None
-            _stops.control_flow.add(_raise_site(self._current.exc))
-            self.choose(_Outcome.QUIT)
-            return 1
+        if self._current is None:
+            self.error("handled works where hot-restart stopped on an exception")
+            return None
+        _stops.control_flow.add(_raise_site(self._current.exc))
+        self.choose(_Outcome.QUIT)
+        return 1
 
-        def do_reload(self, arg):
-            """reload
+    def do_reload(self, arg):
+        """reload
         Load every edit to files with wrapped code now, say what changed,
         and stay at the prompt."""
-            self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
+        self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
 
-        do_continue.__doc__ = """c(ont(inue))
-        Reload the edited source and call the failed function again with
-        the same arguments.  At a breakpoint, continue as usual."""
-        do_quit.__doc__ = """q(uit)
-        Let the exception propagate, as if hot-restart were not there."""
-        do_c = do_cont = do_continue
-        do_q = do_exit = do_quit
-
-    return _Debugger
+    do_c = do_cont = do_continue
+    do_q = do_exit = do_quit
 
 
-def _ipdb():
+class _IpdbAdapter(_PdbAdapter):
     """IPython's terminal debugger (what ipdb opens), with the same session."""
-    import ipdb  # noqa: F401  (asked for by name: it must be installed)
-    from IPython.terminal.debugger import TerminalPdb
 
-    class _IpdbDebugger(_pdb(), TerminalPdb):
-        def __init__(self):
-            super().__init__()
-            if os.environ.get("NO_COLOR"):  # the no-color convention
-                if hasattr(self, "set_theme_name"):  # IPython 9
-                    self.set_theme_name("nocolor")
-                else:
-                    self.set_colors("NoColor")
+    name = pip_name = "ipdb"
 
-    return _IpdbDebugger
+    @classmethod
+    def make(cls):
+        import ipdb  # noqa: F401  (asked for by name: it must be installed)
+        from IPython.terminal.debugger import TerminalPdb
+        debugger = _combined(cls, TerminalPdb)()
+        if os.environ.get("NO_COLOR"):  # the no-color convention
+            if hasattr(debugger, "set_theme_name"):  # IPython 9
+                debugger.set_theme_name("nocolor")
+            else:
+                debugger.set_colors("NoColor")
+        return debugger
 
 
 class _Unavailable(ImportError):
@@ -2859,7 +2922,7 @@ _BDB_STATE = ("botframe", "stopframe", "returnframe", "stoplineno", "stack", "cu
               "curframe")
 
 
-def _pudb():
+class _PudbAdapter(_Adapter):
     """pudb's full-screen debugger, with the same session.
 
     It opens on the crashed function in pudb's exception view (``e`` shows
@@ -2867,167 +2930,180 @@ def _pudb():
     pudb keeps one debugger per process: when the program already made it,
     that one is used, with its breakpoints.
     """
-    import pudb
-    from pudb.debugger import Debugger
 
-    class _PudbDebugger(_Adapter, Debugger):
-        how_to = ("Fix {file} in your editor, then press c to reload it and call {name}() "
-                  "again with the same arguments; q lets the error propagate; "
-                  "hot_restart.exit() at pudb's Python shell (!) ends the program.")
-        again = "press c again, or q to let the error propagate"
+    name = pip_name = "pudb"
 
-        def message(self, text):
-            _output.say(text)  # printed once pudb's screen has closed
+    @classmethod
+    def running(cls):
+        return "pudb" in sys.modules
 
-        def show(self, session, banner):
-            exc = session.exc
-            exc_tuple = (type(exc), exc, exc.__traceback__)
-            # the program's own pudb may be tracing: leave its state as it was
-            saved = {name: getattr(self, name, None) for name in _BDB_STATE}
-            try:
-                self.post_mortem = False
-                self.botframe = None  # the whole stack
-                self.stack, _ = self.get_stack(session.frame.f_back, exc.__traceback__)
-                self.set_frame_index(next(i for i, (frame, _) in enumerate(self.stack)
-                                          if frame is session.frame))
-                self._refused = False
-                self.ui.call_with_ui(self._interact, exc_tuple, banner)
-                while session.outcome is None and self._refused:
-                    self._refused = False
-                    self.ui.call_with_ui(self.ui.interaction, exc_tuple, show_exc_dialog=False)
-            finally:
-                self.__dict__.update(saved)
-
-        def _interact(self, exc_tuple, banner):
-            self.ui.message(banner, title="hot-restart")
-            self.ui.interaction(exc_tuple, show_exc_dialog=False)
-
-        # pudb's keys call these; at a crash they choose what happens next.
-        def set_continue(self):
-            if self._current is None:
-                return super().set_continue()
-            return self.choose(_Outcome.CONTINUE)
-
-        def set_quit(self):
-            if self._current is None:
-                return super().set_quit()
-            return self.choose(_Outcome.QUIT)
-
-        def _refuse(self):
-            self._refused = True
-            self.ui.message("hot-restart stopped on an error: c reloads your edits and calls "
-                            "the function again, q lets the error propagate.  To step "
-                            "through the call again, set a breakpoint (b), then press c.",
-                            title="hot-restart")
-
-        def set_next(self, frame):
-            return super().set_next(frame) if self._current is None else self._refuse()
-
-        def set_step(self):
-            return super().set_step() if self._current is None else self._refuse()
-
-        def set_return(self, frame):
-            return super().set_return(frame) if self._current is None else self._refuse()
-
-        def set_jump(self, frame, line):
-            return super().set_jump(frame, line) if self._current is None else self._refuse()
-
-    def make():
+    @classmethod
+    def make(cls):
+        import pudb
+        from pudb.debugger import Debugger
         debugger = pudb._get_debugger()  # the process's one pudb, made if need be
-        debugger.__class__ = _PudbDebugger
+        debugger.__class__ = _combined(cls, Debugger)
         return debugger
 
-    return make
+    how_to = ("Fix {file} in your editor, then press c to reload it and call {name}() "
+              "again with the same arguments; q lets the error propagate; "
+              "hot_restart.exit() at pudb's Python shell (!) ends the program.")
+    again = "press c again, or q to let the error propagate"
+
+    def message(self, text):
+        _output.say(text)  # printed once pudb's screen has closed
+
+    def show(self, session, banner):
+        exc = session.exc
+        exc_tuple = (type(exc), exc, exc.__traceback__)
+        # the program's own pudb may be tracing: leave its state as it was
+        saved = {name: getattr(self, name, None) for name in _BDB_STATE}
+        try:
+            self.post_mortem = False
+            self.botframe = None  # the whole stack
+            self.stack, _ = self.get_stack(session.frame.f_back, exc.__traceback__)
+            self.set_frame_index(next(i for i, (frame, _) in enumerate(self.stack)
+                                      if frame is session.frame))
+            self._refused = False
+            self.ui.call_with_ui(self._interact, exc_tuple, banner)
+            while session.outcome is None and self._refused:
+                self._refused = False
+                self.ui.call_with_ui(self.ui.interaction, exc_tuple, show_exc_dialog=False)
+        finally:
+            self.__dict__.update(saved)
+
+    def _interact(self, exc_tuple, banner):
+        self.ui.message(banner, title="hot-restart")
+        self.ui.interaction(exc_tuple, show_exc_dialog=False)
+
+    # pudb's keys call these; at a crash they choose what happens next.
+    def set_continue(self):
+        if self._current is None:
+            return super().set_continue()
+        return self.choose(_Outcome.CONTINUE)
+
+    def set_quit(self):
+        if self._current is None:
+            return super().set_quit()
+        return self.choose(_Outcome.QUIT)
+
+    def _refuse(self):
+        self._refused = True
+        self.ui.message("hot-restart stopped on an error: c reloads your edits and calls "
+                        "the function again, q lets the error propagate.  To step "
+                        "through the call again, set a breakpoint (b), then press c.",
+                        title="hot-restart")
+
+    def set_next(self, frame):
+        return super().set_next(frame) if self._current is None else self._refuse()
+
+    def set_step(self):
+        return super().set_step() if self._current is None else self._refuse()
+
+    def set_return(self, frame):
+        return super().set_return(frame) if self._current is None else self._refuse()
+
+    def set_jump(self, frame, line):
+        return super().set_jump(frame, line) if self._current is None else self._refuse()
 
 
-def _pydevd():
+class _PydevdAdapter(_Adapter):
     """VS Code (or another client) through debugpy: the crash is shown there
     as an exception stop with the live stack.  Continue reloads and calls
     again; ``hot_restart.reraise()`` typed in the Debug Console, then
     Continue, lets the exception propagate."""
-    pydevd = sys.modules.get("pydevd")
-    if pydevd is None:
-        if importlib.util.find_spec("debugpy") is None:
-            raise ImportError("debugpy")
-        raise _Unavailable("hot-restart: debugpy is not running this program (start it from "
-                           "VS Code, or with python -m debugpy --listen PORT); using pdb")
 
-    class _PydevdDebugger(_Adapter):
-        how_to = ("Fix {file} in your editor, then press Continue to reload it and call "
-                  "{name}() again with the same arguments; to let the error propagate, "
-                  "type hot_restart.reraise() in the Debug Console, then Continue.")
-        again = ("press Continue again, or type hot_restart.reraise() in the Debug Console, "
-                 "then Continue, to let the error propagate")
-        breaks = {}  # the client keeps its breakpoints, and pydevd sets them in new code
+    name, pip_name, remote, owns_tracing = "pydevd", "debugpy", True, True
 
-        def message(self, text):
-            _output.say(text)
+    @classmethod
+    def running(cls):
+        return "pydevd" in sys.modules
 
-        def show(self, session, banner):
-            py_db = pydevd.get_global_debugger()
-            if py_db is None or not _debuggers.attached():
+    @classmethod
+    def make(cls):
+        if not cls.running():
+            if importlib.util.find_spec("debugpy") is None:
+                raise ImportError("debugpy")
+            raise _Unavailable("hot-restart: debugpy is not running this program (start it "
+                               "from VS Code, or with python -m debugpy --listen PORT); "
+                               "using pdb")
+        return cls()
+
+    @staticmethod
+    def attached():
+        """Is a client of debugpy (VS Code) attached to show the stops?"""
+        debugpy = sys.modules.get("debugpy")
+        if debugpy is not None and hasattr(debugpy, "is_client_connected"):
+            return debugpy.is_client_connected()
+        return sys.modules["pydevd"].get_global_debugger() is not None
+
+    def rearm(self, frame):
+        return False  # the client keeps its breakpoints, and pydevd sets them in new code
+
+    how_to = ("Fix {file} in your editor, then press Continue to reload it and call "
+              "{name}() again with the same arguments; to let the error propagate, "
+              "type hot_restart.reraise() in the Debug Console, then Continue.")
+    again = ("press Continue again, or type hot_restart.reraise() in the Debug Console, "
+             "then Continue, to let the error propagate")
+    breaks = {}  # the client keeps its breakpoints, and pydevd sets them in new code
+
+    def message(self, text):
+        _output.say(text)
+
+    def show(self, session, banner):
+        py_db = sys.modules["pydevd"].get_global_debugger()
+        if py_db is None or not self.attached():
+            return self._detached(session)
+        self.message(banner)
+        exc = session.exc
+        exc_info = (type(exc), exc, exc.__traceback__)
+        if hasattr(py_db, "trigger_exception_handler"):
+            py_db.trigger_exception_handler(exc_info, as_uncaught=False)
+        else:  # debugpy 1.8.20 and older (VS Code may bring its own)
+            tb = exc.__traceback__
+            while tb.tb_next is not None:
+                tb = tb.tb_next
+            thread = threading.current_thread()
+            info = py_db.set_additional_thread_info(thread)
+            info.is_tracing += 1
+            try:
+                py_db.do_stop_on_unhandled_exception(thread, tb.tb_frame, {}, exc_info)
+            finally:
+                info.is_tracing -= 1
+        if session.outcome is None:  # Continue, or the client went away
+            if not self.attached():
                 return self._detached(session)
-            self.message(banner)
-            exc = session.exc
-            exc_info = (type(exc), exc, exc.__traceback__)
-            if hasattr(py_db, "trigger_exception_handler"):
-                py_db.trigger_exception_handler(exc_info, as_uncaught=False)
-            else:  # debugpy 1.8.20 and older (VS Code may bring its own)
-                tb = exc.__traceback__
-                while tb.tb_next is not None:
-                    tb = tb.tb_next
-                thread = threading.current_thread()
-                info = py_db.set_additional_thread_info(thread)
-                info.is_tracing += 1
-                try:
-                    py_db.do_stop_on_unhandled_exception(thread, tb.tb_frame, {}, exc_info)
-                finally:
-                    info.is_tracing -= 1
-            if session.outcome is None:  # Continue, or the client went away
-                if not _debuggers.attached():
-                    return self._detached(session)
-                self.choose(_Outcome.CONTINUE)
+            self.choose(_Outcome.CONTINUE)
 
-        def _detached(self, session):
-            self.message(f"hot-restart: no debugger client is attached, so the "
-                         f"{type(session.exc).__name__} propagates (with VS Code attached "
-                         f"to debugpy, a crash stops there)")
-
-    return _PydevdDebugger
+    def _detached(self, session):
+        self.message(f"hot-restart: no debugger client is attached, so the "
+                     f"{type(session.exc).__name__} propagates (with VS Code attached "
+                     f"to debugpy, a crash stops there)")
 
 
-#: Debugger adapters by name: each returns a factory of objects with the
-#: session behaviour of :class:`_Adapter` on top of that debugger.
-_ADAPTERS = {"pdb": _pdb, "ipdb": _ipdb, "pudb": _pudb, "pydevd": _pydevd, "debugpy": _pydevd}
-_PIP_NAMES = {"ipdb": "ipdb", "pudb": "pudb", "pydevd": "debugpy", "debugpy": "debugpy"}
-_REMOTE = ("pydevd", "debugpy")
+#: The debugger adapters, by the names ``HOT_RESTART_DEBUGGER`` takes.
+_ADAPTERS = {a.name: a for a in (_PdbAdapter, _IpdbAdapter, _PudbAdapter, _PydevdAdapter)}
+_ADAPTERS["debugpy"] = _PydevdAdapter
 
 
 def _detect_debugger():
     """The debugger to use when none is named: one already running (debugpy
     or pudb), else ipdb if it can be imported, else pdb."""
-    if "pydevd" in sys.modules:
-        return "pydevd"
-    if "pudb" in sys.modules:
-        return "pudb"
+    for adapter in (_PydevdAdapter, _PudbAdapter):
+        if adapter.running():
+            return adapter.name
     return "ipdb" if importlib.util.find_spec("ipdb") is not None else "pdb"
 
 
 def _choose_debugger(name):
-    """``(factory, message or None)`` for the debugger called ``name``."""
+    """``(adapter, message or None)`` for the debugger called ``name``."""
     name = (name or _detect_debugger()).lower()
     adapter = _ADAPTERS.get(name)
     if adapter is None:
         known = ", ".join(sorted(_ADAPTERS))
-        return _pdb(), (f"hot-restart: there is no debugger called {name!r} "
-                           f"(known: {known}); using pdb")
-    try:
-        return adapter(), None
-    except _Unavailable as exc:
-        return _pdb(), str(exc)
-    except ImportError:
-        return _pdb(), (f"hot-restart: {name} is not installed (pip install "
-                           f"{_PIP_NAMES.get(name, name)}); using pdb")
+        return _PdbAdapter, (f"hot-restart: there is no debugger called {name!r} "
+                             f"(known: {known}); using pdb")
+    return adapter, None
 
 
 class _Debuggers:
@@ -3042,32 +3118,36 @@ class _Debuggers:
 
     def get(self):
         if self.instance is None:
-            factory, message = _choose_debugger(DEBUGGER)
+            adapter, message = _choose_debugger(DEBUGGER)
+            try:
+                self.instance = adapter.make()
+            except _Unavailable as exc:
+                message = str(exc)
+            except ImportError:
+                message = (f"hot-restart: {adapter.name} is not installed (pip install "
+                           f"{adapter.pip_name or adapter.name}); using pdb")
+            if self.instance is None:
+                self.instance = _PdbAdapter.make()
             if message:
                 _output.say(message)
-            self.instance = factory()
         return self.instance
 
     @staticmethod
     def traces():
-        """Is tracing ours to change?  Not under debugpy, whose tracing must stay."""
-        return "pydevd" not in sys.modules
+        """Is tracing ours to change?  Not while a debugger that owns it runs the program."""
+        return not any(a.owns_tracing and a.running() for a in set(_ADAPTERS.values()))
 
     @staticmethod
     def remote():
-        """Does debugpy run the program, to show the stops in VS Code?"""
-        return "pydevd" in sys.modules and DEBUGGER.lower() in ("",) + _REMOTE
+        """Does a remote debugger (debugpy) run the program, to show the stops
+        in its client (VS Code), and was no other debugger asked for?"""
+        adapter = _ADAPTERS.get(DEBUGGER.lower()) if DEBUGGER else _ADAPTERS[_detect_debugger()]
+        return adapter is not None and adapter.remote and adapter.running()
 
     def attached(self):
-        """Is a client of debugpy (VS Code) attached to show the stops?  Then
-        they need no terminal."""
-        if not self.remote():
-            return False
-        pydevd = sys.modules["pydevd"]
-        debugpy = sys.modules.get("debugpy")
-        if debugpy is not None and hasattr(debugpy, "is_client_connected"):
-            return debugpy.is_client_connected()
-        return pydevd.get_global_debugger() is not None
+        """Is a client of the remote debugger attached to show the stops?
+        Then they need no terminal."""
+        return self.remote() and _ADAPTERS[(DEBUGGER or _detect_debugger()).lower()].attached()
 
 
 _debuggers = _Debuggers()
@@ -3130,9 +3210,7 @@ def _hold_session(session):
         if session.outcome is _Outcome.RETRY and session.retry_frame is not session.frame:
             raise _Retry(session.retry_frame)
         if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY):
-            if debugger.breaks:
-                debugger.arm(session.frame)
-                armed = True
+            armed = debugger.rearm(session.frame)
             return False
         return True
     finally:
@@ -3174,21 +3252,6 @@ def _hide_in_excepthook():
 
     excepthook._hides_hot_restart = True
     sys.excepthook = excepthook
-
-
-class _Again(BaseException):
-    """Sent from a restarted call that failed again to the loop that started it."""
-
-
-class _Retry(BaseException):
-    """Unwinds the stack to ``target``, a wrapped frame the user chose to restart."""
-
-    def __init__(self, target):
-        super().__init__(target.f_code.co_name)
-        self.target = target
-
-
-_NEVER_STOP += (_Again, _Retry)
 
 
 def _propagate():
@@ -3392,7 +3455,6 @@ def _super(owner, obj):
                           f"restart the program to use super() here")
 
 
-_registry = _Registry()
 builtins.__dict__.update({_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
                           _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
                           _COUNTER: _Counter, _SUPER: _super, _TRACK: _track})

@@ -19,3 +19,4 @@ def fresh_state(monkeypatch):
     import hot_restart
     monkeypatch.setattr(hot_restart, "_registry", hot_restart._Registry())
     monkeypatch.setattr(hot_restart, "_stops", hot_restart._Stops())
+    monkeypatch.setattr(hot_restart, "_caches", hot_restart._StopCaches())

@@ -6,7 +6,8 @@ Each folder under ``scenarios/`` is one scenario: the program as it starts
 script of what the user sees and types:
 
     debuggers NAMES    (before the program starts) the debuggers this scenario
-                       runs under; by default pdb, and ipdb when installed.
+                       runs under; by default pdb, and ipdb when installed
+                       (only pdb for a scenario with no prompt step).
                        pudb runs only where a scenario names it, and then
                        must be installed
     command CMD        how to start the program ({python} is this Python,
@@ -62,8 +63,10 @@ def _scenarios():
     """(scenario, debugger) pairs: each scenario under each debugger it runs with."""
     pairs = []
     for folder in sorted(p for p in SCENARIOS.iterdir() if (p / "steps").exists()):
-        wanted = _installed_debuggers()
-        for line in (folder / "steps").read_text().splitlines():
+        steps = (folder / "steps").read_text().splitlines()
+        # a scenario that never reaches a prompt runs under one debugger
+        wanted = _installed_debuggers() if "prompt" in steps else ["pdb"]
+        for line in steps:
             if line.startswith("debuggers "):
                 wanted = line.split()[1:]
         pairs += [pytest.param(folder.name, d, id=f"{folder.name}-{d}") for d in wanted]

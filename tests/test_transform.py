@@ -451,30 +451,46 @@ def test_a_decorator_added_above_a_function_is_reparsed_with_it():
     pytest.param("pydevd", "debugpy is not running this program", id="debugpy-not-running"),
     pytest.param("nosuch", "there is no debugger called 'nosuch'", id="unknown"),
 ])
-def test_choosing_a_debugger(name, message, monkeypatch):
+def test_choosing_a_debugger(name, message, monkeypatch, capsys):
     monkeypatch.delitem(hr.sys.modules, "pydevd", raising=False)
-    chosen, said = hr._choose_debugger(name)
-    assert chosen is hr._pdb()
-    assert (said is None) if message is None else (message in said)
+    monkeypatch.setattr(hr, "DEBUGGER", name)
+    debugger = hr._Debuggers().get()
+    assert type(debugger).__mro__[1] is hr._PdbAdapter
+    said = capsys.readouterr().err
+    assert (said == "") if message is None else (message in said)
 
 
-def test_an_adapter_that_is_not_installed_falls_back_to_pdb(monkeypatch):
-    def missing():
-        raise ImportError("No module named 'ipdb'")
+def test_an_adapter_that_is_not_installed_falls_back_to_pdb(monkeypatch, capsys):
+    class Missing(hr._Adapter):
+        name = "missing"
+        pip_name = "missing-debugger"
 
-    monkeypatch.setitem(hr._ADAPTERS, "ipdb", missing)
-    chosen, said = hr._choose_debugger("ipdb")
-    assert chosen is hr._pdb()
-    assert said == "hot-restart: ipdb is not installed (pip install ipdb); using pdb"
+        @classmethod
+        def make(cls):
+            raise ImportError("No module named 'missing'")
+
+    monkeypatch.setitem(hr._ADAPTERS, "missing", Missing)
+    monkeypatch.setattr(hr, "DEBUGGER", "missing")
+    debugger = hr._Debuggers().get()
+    assert isinstance(debugger, hr._PdbAdapter)
+    assert capsys.readouterr().err == (
+        "hot-restart: missing is not installed (pip install missing-debugger); using pdb\n")
 
 
 def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
     from IPython.terminal.debugger import TerminalPdb
 
-    chosen, said = hr._choose_debugger("ipdb")
-    assert said is None
-    assert issubclass(chosen, hr._pdb()) and issubclass(chosen, TerminalPdb)
-    assert chosen.do_continue is hr._pdb().do_continue
+    adapter, said = hr._choose_debugger("ipdb")
+    assert said is None and adapter is hr._IpdbAdapter
+    debugger = adapter.make()
+    assert isinstance(debugger, TerminalPdb) and isinstance(debugger, hr._PdbAdapter)
+    assert type(debugger).do_continue is hr._PdbAdapter.do_continue
+
+
+def test_the_added_commands_help_reads_like_pdbs(capsys):
+    debugger = hr._PdbAdapter.make()
+    debugger.do_help("retry")
+    assert capsys.readouterr().out.startswith("retry\n        Restart the selected frame")
 
 
 def test_with_no_name_the_debugger_is_chosen(monkeypatch):
@@ -485,7 +501,7 @@ def test_with_no_name_the_debugger_is_chosen(monkeypatch):
     assert hr._detect_debugger() == "ipdb"
     monkeypatch.setattr(hr.importlib.util, "find_spec", lambda name: None)
     assert hr._detect_debugger() == "pdb"
-    assert hr._choose_debugger("") == (hr._pdb(), None)
+    assert hr._choose_debugger("") == (hr._PdbAdapter, None)
     monkeypatch.setitem(hr.sys.modules, "pudb", object())
     assert hr._detect_debugger() == "pudb"
     monkeypatch.setitem(hr.sys.modules, "pydevd", object())
