@@ -14,19 +14,20 @@ its identity, and every reference to it sees each reload.
 
 The module reads top to bottom in dependency order:
 
-1. Settings and errors
+1. Settings, errors, and the one output channel
 2. Finding definitions: walking a parsed file, scopes, outlines, positions
 3. Instrumentation: the handler put around each function body
 4. The registry: files, their compiled versions (and their cache on disk),
    wrapped definitions and the code objects that run them
-5. Reload: what changed in a file (parsing only the edited statements), the
-   surrogate module, putting new code in place, the report
+5. Reload: what changed in a file (parsing only the edited statements), as
+   typed events; the surrogate module; putting new code in place; the report
 6. Deciding whether to stop: would a caller catch the exception?  One small
    catcher object per kind (except clauses, context managers, the runtime's
    iteration and attribute protocols, C functions, catch-alls, asyncio
    tasks, futures), found per instruction from the source or the bytecode
-7. The debugger: the session every debugger shares, an adapter each for
-   pdb, ipdb, pudb and VS Code (debugpy), and the choice among them
+7. The debugger: the session every debugger shares, an adapter class each
+   for pdb, ipdb, pudb and VS Code (debugpy) with its facts, the choice
+   among them, and the session loop
 8. Runtime hooks called by instrumented code: the handler, the restart
 9. Public API
 10. Instrumented from birth: the import hook and the command line
