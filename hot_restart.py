@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 ###############################################################################
-# Settings and errors
+# Settings, errors, and the one output channel
 ###############################################################################
 
 #: On continue, recompile what changed before calling the failed function
