@@ -2583,8 +2583,9 @@ def _clause(handler, path):
     if exc is None or isinstance(exc, ast.Name) and exc.id == handler.name:
         return type_expr, "reraises", None
     raised = exc.func if isinstance(exc, ast.Call) else exc
-    if not _reference(raised):
-        return type_expr, "may raise", None
+    if not _reference(raised) or handler.name in {
+            n.id for n in ast.walk(raised) if isinstance(n, ast.Name)}:
+        return type_expr, "may raise", None  # raise error.cause: known once it runs
     return type_expr, "raises", _expression(raised, path)
 
 

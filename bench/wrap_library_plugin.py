@@ -40,9 +40,10 @@ if os.environ.get("HOT_RESTART_LIBRARY_RECORD"):
 
     def _record(session):
         with open(os.environ["HOT_RESTART_LIBRARY_RECORD"], "a") as out:
-            out.write(f"=== {type(session.exc).__name__} in {session.frame.f_code.co_name}: "
+            out.write(f"=== {type(session.exc).__name__} in {session.frame.f_code.co_name} "
+                      f"({os.environ.get('PYTEST_CURRENT_TEST')}): "
                       f"{str(session.exc)[:100]}\n")
-            out.writelines(traceback.format_stack(session.frame, limit=12))
+            out.writelines(traceback.format_stack(session.frame, limit=16))
         return True
 
     hot_restart._has_terminal = lambda: True

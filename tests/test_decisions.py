@@ -157,6 +157,26 @@ ROWS = {
         def main():
             return getattr(Config(), "missing", None)
         ''', None),
+    "a handler that raises what the caught exception holds": ('''
+        class Wrapped(Exception):
+            def __init__(self, inner):
+                self.inner = inner
+        def action(items):
+            try:
+                return lookup(items, 3)
+            except IndexError as e:
+                raise Wrapped(e)
+        def parse(items):
+            try:
+                return action(items)
+            except Wrapped as wrapped:
+                raise wrapped.inner
+        def main():
+            try:
+                return parse([])
+            except IndexError:
+                return None
+        ''', None),
     "a raise in an unrelated branch of the handler": ('''
         def safe(x):
             try:

@@ -488,9 +488,19 @@ def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
 
 
 def test_the_added_commands_help_reads_like_pdbs(capsys):
+    """``help retry`` is laid out as pdb lays out its own commands' help."""
     debugger = hr._PdbAdapter.make()
-    debugger.do_help("retry")
-    assert capsys.readouterr().out.startswith("retry\n        Restart the selected frame")
+
+    def shown(command):
+        debugger.do_help(command)
+        return [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+    ours, pdbs = shown("retry"), shown("break")
+    assert ours[0] == pdbs[0].replace("b(reak) [ ([filename:]lineno | function) "
+                                      "[, condition] ]", "retry")
+    assert ours[1].lstrip().startswith("Restart the selected frame")
+    indent = [len(line) - len(line.lstrip()) for line in (ours[1], pdbs[1])]
+    assert indent[0] == indent[1]
 
 
 def test_with_no_name_the_debugger_is_chosen(monkeypatch):
