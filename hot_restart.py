@@ -1829,6 +1829,7 @@ class _StopCaches:
         self.terminal = None   # (stdin, whether it is a terminal)
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, {(name, first_line): node})
+        self.local_names = {}  # code -> the names local to it
 
 
 _stops, _caches = _Stops(), _StopCaches()
@@ -2196,15 +2197,35 @@ def _closure_values(fn):
 
 
 def _evaluate(expr, frame):
-    """The value of an expression in ``frame``.  ``expr`` is a plain name
-    (looked up without building the frame's locals) or code."""
-    if isinstance(expr, str):
-        code = frame.f_code
-        if expr not in code.co_varnames and expr not in code.co_cellvars + code.co_freevars:
-            found = frame.f_globals.get(expr, _MISSING)
-            return found if found is not _MISSING else frame.f_builtins[expr]
-        return frame.f_locals[expr]
+    """The value of an expression in ``frame``, as :func:`_expression` made
+    it: a name, a dotted reference (a tuple of names), a tuple of those (a
+    list), all looked up without building the frame's locals when they are
+    not locals; or compiled code."""
+    kind = type(expr)
+    if kind is str:
+        if expr in _local_names(frame.f_code):
+            return frame.f_locals[expr]
+        found = frame.f_globals.get(expr, _MISSING)
+        return found if found is not _MISSING else frame.f_builtins[expr]
+    if kind is tuple:
+        value = _evaluate(expr[0], frame)
+        for name in expr[1:]:
+            value = getattr(value, name)
+        return value
+    if kind is list:
+        return tuple(_evaluate(item, frame) for item in expr)
     return eval(expr, frame.f_globals, frame.f_locals)
+
+
+def _local_names(code):
+    """The names local to ``code`` (3.11+ builds ``co_varnames`` anew at each look)."""
+    names = _caches.local_names.get(code)
+    if names is None:
+        if len(_caches.local_names) > 4096:
+            _caches.local_names.clear()
+        names = _caches.local_names[code] = frozenset(
+            code.co_varnames + code.co_cellvars + code.co_freevars)
+    return names
 
 
 def _as_tuple(value):
@@ -2605,9 +2626,18 @@ def _plain(node):
 
 
 def _expression(node, path):
-    """What :func:`_evaluate` takes: None, a plain name, or compiled code."""
+    """What :func:`_evaluate` takes: None; a name; a dotted reference as a
+    tuple of names; a tuple of those as a list; else compiled code."""
     if node is None or isinstance(node, ast.Name):
         return node and node.id
+    if isinstance(node, ast.Attribute) and _reference(node):
+        names = []
+        while isinstance(node, ast.Attribute):
+            names.append(node.attr)
+            node = node.value
+        return (node.id, *reversed(names))
+    if isinstance(node, ast.Tuple) and all(_reference(e) for e in node.elts):
+        return [_expression(e, path) for e in node.elts]
     return compile(ast.Expression(node), path, "eval")
 
 
@@ -3086,6 +3116,7 @@ class _PydevdAdapter(_Adapter):
 #: The debugger adapters, by the names ``HOT_RESTART_DEBUGGER`` takes.
 _ADAPTERS = {a.name: a for a in (_PdbAdapter, _IpdbAdapter, _PudbAdapter, _PydevdAdapter)}
 _ADAPTERS["debugpy"] = _PydevdAdapter
+_REMOTE_ADAPTERS = tuple(a for a in set(_ADAPTERS.values()) if a.remote)
 
 
 def _detect_debugger():
@@ -3140,16 +3171,25 @@ class _Debuggers:
         return not any(a.owns_tracing and a.running() for a in set(_ADAPTERS.values()))
 
     @staticmethod
-    def remote():
-        """Does a remote debugger (debugpy) run the program, to show the stops
-        in its client (VS Code), and was no other debugger asked for?"""
-        adapter = _ADAPTERS.get(DEBUGGER.lower()) if DEBUGGER else _ADAPTERS[_detect_debugger()]
-        return adapter is not None and adapter.remote and adapter.running()
+    def remote_adapter():
+        """The remote debugger (debugpy) that runs the program, to show the
+        stops in its client (VS Code), unless another debugger was asked
+        for; else None.  Asked at every stop decision: it must stay cheap."""
+        if DEBUGGER:
+            candidates = (_ADAPTERS.get(DEBUGGER.lower()),)
+        else:
+            candidates = _REMOTE_ADAPTERS
+        return next((a for a in candidates if a is not None and a.remote and a.running()),
+                    None)
+
+    def remote(self):
+        return self.remote_adapter() is not None
 
     def attached(self):
         """Is a client of the remote debugger attached to show the stops?
         Then they need no terminal."""
-        return self.remote() and _ADAPTERS[(DEBUGGER or _detect_debugger()).lower()].attached()
+        adapter = self.remote_adapter()
+        return adapter is not None and adapter.attached()
 
 
 _debuggers = _Debuggers()
