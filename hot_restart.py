@@ -3175,12 +3175,10 @@ class _Debuggers:
         """The remote debugger (debugpy) that runs the program, to show the
         stops in its client (VS Code), unless another debugger was asked
         for; else None.  Asked at every stop decision: it must stay cheap."""
-        if DEBUGGER:
-            candidates = (_ADAPTERS.get(DEBUGGER.lower()),)
-        else:
-            candidates = _REMOTE_ADAPTERS
-        return next((a for a in candidates if a is not None and a.remote and a.running()),
-                    None)
+        for adapter in (_ADAPTERS.get(DEBUGGER.lower()),) if DEBUGGER else _REMOTE_ADAPTERS:
+            if adapter is not None and adapter.remote and adapter.running():
+                return adapter
+        return None
 
     def remote(self):
         return self.remote_adapter() is not None
