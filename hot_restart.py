@@ -2885,6 +2885,11 @@ class _PdbAdapter(_Adapter):
             self.error("retry works where hot-restart stopped on an exception")
             return None
         frame = self.curframe
+        if not _running_at(frame, self._current.frame):
+            self.error(f"{frame.f_code.co_name} has already ended with the error (it ran "
+                       f"below the function that stopped), so it cannot be restarted; "
+                       f"use up to select a frame marked [retry] in where")
+            return None
         if _registry.owner(frame.f_code) is None:
             self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
                        f"where marks the frames that can with [retry]")
@@ -2901,7 +2906,9 @@ class _PdbAdapter(_Adapter):
 
     def format_stack_entry(self, frame_lineno, *args, **kwargs):
         entry = super().format_stack_entry(frame_lineno, *args, **kwargs)
-        if self._current is not None and _registry.owner(frame_lineno[0].f_code) is not None:
+        frame = frame_lineno[0]
+        if (self._current is not None and _registry.owner(frame.f_code) is not None
+                and _running_at(frame, self._current.frame)):
             head, newline, rest = entry.partition("\n")
             entry = head + "  [retry]" + newline + rest
         return entry
@@ -3196,6 +3203,15 @@ _debuggers = _Debuggers()
 def _stopped_name(session):
     d = session.definition
     return d.qualname if d else session.frame.f_code.co_name
+
+
+def _running_at(frame, stopped):
+    """Is ``frame`` the frame that stopped or one of its callers, still running?"""
+    while stopped is not None:
+        if stopped is frame:
+            return True
+        stopped = stopped.f_back
+    return False
 
 
 def _banner(session, how_to):
