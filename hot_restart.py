@@ -110,6 +110,7 @@ class _Output:
     session held elsewhere redirects it here and nowhere else."""
 
     stream = None
+    terminal = None  # the terminal, opened when the output goes to a file
 
     def say(self, text):
         stream = self.stream or sys.stderr
@@ -2805,8 +2806,11 @@ class _PdbAdapter(_Adapter):
         self._handler_lines = {}
 
     def show(self, session, banner):
-        # the streams of now: a test runner may have captured the old ones
-        self.stdin, self.stdout = sys.stdin, sys.stdout
+        # the streams of now (a test runner may have captured the old ones),
+        # and the terminal itself when the output goes to a file
+        self.stdin, self.stdout = sys.stdin, _terminal_output()
+        # input() would print the prompt to standard output, wherever it goes
+        self.use_rawinput = self.stdout is sys.stdout
         tb = session.exc.__traceback__
         self._handler_lines = {session.frame: tb.tb_lineno}
         try:
@@ -3205,6 +3209,21 @@ def _stopped_name(session):
     return d.qualname if d else session.frame.f_code.co_name
 
 
+def _terminal_output():
+    """Where a session prints: standard output, or the terminal that standard
+    input reads from when the output goes elsewhere (``> out.log``), so that
+    the banner and the prompt are where the user types."""
+    stdout = sys.stdout
+    try:
+        if stdout is not None and stdout.isatty() or not sys.stdin.isatty():
+            return stdout
+        if _output.terminal is None:
+            _output.terminal = open("/dev/tty", "w", encoding="utf-8", errors="replace")
+        return _output.terminal
+    except (OSError, ValueError, AttributeError):
+        return stdout
+
+
 def _running_at(frame, stopped):
     """Is ``frame`` the frame that stopped or one of its callers, still running?"""
     while stopped is not None:
@@ -3237,6 +3256,20 @@ def _run_session(session):
         session.exc = session.frame = session.retry_frame = None
 
 
+@contextmanager
+def _prompt_names():
+    """``hot_restart`` is a name at the prompt (``hot_restart.exit()``), also
+    where the program never imported it: a builtin while the session is open."""
+    added = "hot_restart" not in builtins.__dict__
+    if added:
+        builtins.hot_restart = sys.modules[__name__]
+    try:
+        yield
+    finally:
+        if added:
+            builtins.__dict__.pop("hot_restart", None)
+
+
 def _hold_session(session):
     trace = sys.gettrace() if _debuggers.traces() else None
     if trace is not None:
@@ -3250,7 +3283,8 @@ def _hold_session(session):
             banner = _banner(session, debugger.how_to)
             while True:
                 session.outcome = None
-                debugger.run_session(session, banner)
+                with _prompt_names():
+                    debugger.run_session(session, banner)
                 if session.outcome is not _Outcome.CONTINUE or not RELOAD_ON_CONTINUE:
                     break
                 found = _reload_files(None if RELOAD_ALL_ON_CONTINUE else session.definition)
