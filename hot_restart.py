@@ -1831,6 +1831,7 @@ class _StopCaches:
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, {(name, first_line): node})
         self.local_names = {}  # code -> the names local to it
+        self.verdicts = {}     # (id(code), lasti, type) -> (code, (verdict, type))
 
 
 _stops, _caches = _Stops(), _StopCaches()
@@ -1885,6 +1886,11 @@ class _CatchAll:
     __slots__ = ()
     concerns = None
 
+    def fixed(self, code):
+        """Does the answer depend only on the code, the instruction and the
+        exception's type, not on the frame's values?  Then it is kept."""
+        return True
+
     def catches(self, etype, frame, below):
         return _CRASH
 
@@ -1895,6 +1901,9 @@ class _TaskStep:
 
     __slots__ = ()
     concerns = None
+
+    def fixed(self, code):
+        return False
 
     def catches(self, etype, frame, below):
         asyncio = sys.modules.get("asyncio")
@@ -1916,6 +1925,9 @@ class _FutureWork:
 
     __slots__ = ()
     concerns = None
+
+    def fixed(self, code):
+        return False
 
     def catches(self, etype, frame, below):
         future = getattr(frame.f_locals.get("self"), "future", None)
@@ -1953,6 +1965,13 @@ class _ExceptClauses:
     def __init__(self, clauses):
         self.clauses = clauses
 
+    def fixed(self, code):
+        """When every type, and every type raised instead, is a global name
+        (or attributes of one) of the code's, not a local."""
+        local = _local_names(code)
+        return all(_global_reference(expr, local) for type_expr, _, raised in self.clauses
+                   for expr in (type_expr, raised))
+
     def catches(self, etype, frame, below):
         for type_expr, action, raised in self.clauses:
             if type_expr is not None and not issubclass(
@@ -1978,6 +1997,9 @@ class _Manager:
 
     __slots__ = ("expr", "func", "args", "kwargs")
     concerns = None
+
+    def fixed(self, code):
+        return False
 
     def __init__(self, node, path):
         self.expr = self.func = self.args = self.kwargs = None
@@ -2016,6 +2038,9 @@ class _Iteration:
     __slots__ = ()
     concerns = IndexError
 
+    def fixed(self, code):
+        return False
+
     def catches(self, etype, frame, below):
         return (below is not None and below.f_code.co_name == "__getitem__"
                 and issubclass(etype, IndexError))
@@ -2027,6 +2052,9 @@ class _CCall:
 
     __slots__ = ("caught",)
     concerns = None
+
+    def fixed(self, code):
+        return True
 
     def __init__(self, caught):
         self.caught = caught
@@ -2044,6 +2072,9 @@ class _Attributes:
 
     __slots__ = ("loading",)
     concerns = AttributeError
+
+    def fixed(self, code):
+        return False
 
     def __init__(self, loading):
         self.loading = loading
@@ -2130,11 +2161,25 @@ def _search(etype, frames):
 
 
 def _frame_verdict(frame, below, etype):
-    """Ask the catchers of ``frame`` at its current instruction, innermost first."""
-    catchers = _catchers_at(frame.f_code, frame.f_lasti)
+    """Ask the catchers of ``frame`` at its current instruction, innermost
+    first.  Where the answer depends only on the code, the instruction and
+    the exception's type (except clauses that name global types, C
+    functions), it is kept: exception-heavy code (parsers) asks again and
+    again from the same places."""
+    code, lasti = frame.f_code, frame.f_lasti
+    key = (id(code), lasti, etype)
+    hit = _caches.verdicts.get(key)
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    catchers = _catchers_at(code, lasti)
     if catchers is None:
         return None, etype
-    return _ask(catchers, etype, frame, below)
+    verdict = _ask(catchers, etype, frame, below)
+    if all(c.fixed(code) for c in catchers if c.concerns is None or issubclass(etype, c.concerns)):
+        if len(_caches.verdicts) > 8192:
+            _caches.verdicts.clear()
+        _caches.verdicts[key] = (code, verdict)
+    return verdict
 
 
 def _ask(catchers, etype, frame, below):
@@ -2216,6 +2261,20 @@ def _evaluate(expr, frame):
     if kind is list:
         return tuple(_evaluate(item, frame) for item in expr)
     return eval(expr, frame.f_globals, frame.f_locals)
+
+
+def _global_reference(expr, local):
+    """Is ``expr`` (from :func:`_expression`) None, or names only globals?"""
+    kind = type(expr)
+    if expr is None:
+        return True
+    if kind is str:
+        return expr not in local
+    if kind is tuple:
+        return expr[0] not in local
+    if kind is list:
+        return all(_global_reference(e, local) for e in expr)
+    return False
 
 
 def _local_names(code):
