@@ -15,8 +15,10 @@ A probe test that fails on purpose (in a wrapped function) is added to each
 suite, so a run that cannot see a prompt cannot pass.  Every prompt is
 answered with ``q`` (the exception propagates as it would without
 hot-restart).  A library passes when the three runs give the same counts and
-the wrapped runs stop exactly once per test that fails plain.  Prints one
-line per run and the places where any extra prompt stopped.  Needs pexpect
+the wrapped runs stop exactly once per test that fails plain.  A run whose
+counts differ is run once more (a library's timing-dependent test may fail
+on a loaded machine), and said so.  Prints one line per run and the places
+where any extra prompt stopped.  Needs pexpect
 and pytest.
 """
 
@@ -111,7 +113,12 @@ def check(key, keep):
         print(f"  plain:         {plain} ({plain_s:.1f} s)")
         ok = True
         for mode in ("wrapped", "hot-restart"):
-            summary, prompts, seconds, wrapped = run(folder, name, tests, extra, mode)
+            for _attempt in range(2):  # once more if a timing-dependent test flaked
+                summary, prompts, seconds, wrapped = run(folder, name, tests, extra, mode)
+                if summary == plain:
+                    break
+                print(f"  {mode + ':':14} {summary} ({seconds:.1f} s): not the counts of the "
+                      f"plain run; running it again")
             expected = failures(plain)
             probe_seen = any("hot-restart probe" in p for p in prompts)
             same = summary == plain and len(prompts) == expected and probe_seen
