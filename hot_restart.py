@@ -801,6 +801,25 @@ def _fingerprint(code):
             code.co_freevars, code.co_cellvars)
 
 
+# Instructions whose position says nothing of the source: a pass, a function's
+# start, and a return (the implicit one takes the last statement's position,
+# which the handler moves).
+_POSITIONLESS = {"NOP", "RESUME", "RETURN_VALUE", "RETURN_CONST"}
+
+
+def _statement_positions(code):
+    """The positions of ``code``'s instructions, but those of :data:`_POSITIONLESS`
+    and the constant loaded for a return."""
+    instructions = list(dis.get_instructions(code))
+    found = set()
+    for ins, after in zip(instructions, instructions[1:] + [None]):
+        if ins.opname in _POSITIONLESS or (ins.opname == "LOAD_CONST" and after is not None
+                                           and after.opname == "RETURN_VALUE"):
+            continue
+        found.add(tuple(ins.positions))
+    return found
+
+
 def _same_origin(original, instrumented):
     """Does ``instrumented`` come from the same source as ``original``?
 
@@ -816,7 +835,7 @@ def _same_origin(original, instrumented):
             or original.co_freevars != instrumented.co_freevars):
         return False
     if hasattr(original, "co_positions"):
-        where = lambda code: set(code.co_positions())  # noqa: E731
+        where = _statement_positions
     else:
         where = lambda code: {line for _, _, line in code.co_lines()}  # noqa: E731
     consts = lambda code: {(type(c), c) for c in code.co_consts  # noqa: E731

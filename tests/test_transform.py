@@ -569,3 +569,32 @@ def test_generated_methods_and_lambdas_are_left_out_silently(tmp_path, monkeypat
     assert hr._PROPAGATE in generated.Named.double.__code__.co_names
     assert generated.Point(1, 2) == generated.Point(1, 2)
     assert generated.Pair(1, 2).a == 1
+
+
+def test_stubs_written_after_the_start_are_wrapped(tmp_path, monkeypatch):
+    """A method that is only a docstring and pass (or starts with pass) is
+    wrapped like any other, even in a file written after the program
+    started, where each function is checked against its file."""
+    (tmp_path / "stubs.py").write_text(textwrap.dedent('''
+        class Service:
+            def start(self):
+                """Start the service."""
+                pass
+
+            def stop(self):
+                pass
+                return 1
+
+
+        def later():
+            """Not yet."""
+            pass
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import stubs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hr.wrap_module(stubs)
+    for fn in (stubs.Service.start, stubs.Service.stop, stubs.later):
+        assert hr._PROPAGATE in fn.__code__.co_names, fn
+    assert stubs.Service().stop() == 1
