@@ -3511,9 +3511,30 @@ def _again(cells):
             return _call_again(cells, frame)
         except _Again:
             continue
+        except TypeError as exc:
+            if not _refused_arguments(exc, frame):
+                _hide_own_frames(exc.__traceback__)
+                raise
         except BaseException as exc:
             _hide_own_frames(exc.__traceback__)
             raise
+
+
+def _refused_arguments(exc, frame):
+    """The edited function does not accept the failed call's arguments (its
+    signature changed): say so and stop again at the same place, so that the
+    user can fix it.  False when the TypeError came from the body, or when
+    the user lets it propagate."""
+    tb = exc.__traceback__  # from the frame that caught it: _again, then _call_again
+    if tb is None or tb.tb_next is None or tb.tb_next.tb_next is not None \
+            or tb.tb_next.tb_frame.f_code is not _call_again.__code__:
+        return False  # raised inside the new call, not by calling it
+    definition = _registry.owner(frame.f_code)
+    name = definition.qualname if definition else frame.f_code.co_name
+    refused = TypeError(f"the edited {name}() does not accept the arguments of the failed "
+                        f"call ({exc}); fix its signature and continue again")
+    refused.__traceback__ = types.TracebackType(None, frame, frame.f_lasti, frame.f_lineno)
+    return not _run_session(_Session(frame, refused, definition))
 
 
 async def _again_async(cells):
@@ -3527,6 +3548,9 @@ async def _again_async(cells):
             return await _call_again(cells, frame)
         except _Again:
             continue
+        except TypeError as exc:
+            if not _refused_arguments(exc, frame):
+                raise
 
 
 class _Counter:
