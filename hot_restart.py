@@ -1837,6 +1837,7 @@ class _Stops:
     def __init__(self):
         self.control_flow = set()
         self.let_go = {}       # id -> the last few exceptions the user let propagate
+        self.prompt_arguments = {}  # failed frame -> {parameter: value typed at the prompt}
         self.warned_no_terminal = False
         self.terminal_override = False
 
@@ -3334,6 +3335,18 @@ def _run_session(session):
         session.exc = session.frame = session.retry_frame = None
 
 
+def _note_typed_arguments(frame, before, after):
+    """Parameters of the failed call that the user assigned at the prompt
+    (``lr = 0.05``): the restart passes them."""
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & _CO_VARARGS) \
+        + bool(code.co_flags & _CO_VARKEYWORDS)
+    typed = {name: after[name] for name in code.co_varnames[:count]
+             if name in after and after[name] is not before.get(name, _MISSING)}
+    if typed:
+        _stops.prompt_arguments[frame] = typed
+
+
 @contextmanager
 def _prompt_names():
     """``hot_restart`` is a name at the prompt (``hot_restart.exit()``), also
@@ -3353,6 +3366,10 @@ def _hold_session(session):
     if trace is not None:
         sys.settrace(None)  # a bdb debugger's breakpoints were armed: the session runs untraced
     armed = False
+    # The failed frame's locals as the session starts: on 3.10-3.12 the very
+    # dict that pdb's assignments go to (reading f_locals again would undo them)
+    view = session.frame.f_locals
+    before = dict(view)
     try:
         with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
             for guard in _debuggers.guards:
@@ -3377,6 +3394,8 @@ def _hold_session(session):
             raise SystemExit(session.exit_code)
         if session.outcome is _Outcome.RETRY and session.retry_frame is not session.frame:
             raise _Retry(session.retry_frame)
+        if session.outcome is _Outcome.CONTINUE:
+            _note_typed_arguments(session.frame, before, dict(view))
         if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY):
             armed = debugger.rearm(session.frame)
             return False
@@ -3476,8 +3495,11 @@ def _arguments(frame):
     values = frame.f_locals
     names = code.co_varnames
     n_positional, n_keyword = code.co_argcount, code.co_kwonlyargcount
+    typed = _stops.prompt_arguments.pop(frame, {})
 
     def value(name):
+        if name in typed:  # assigned at the prompt: the user's fix
+            return typed[name]
         saved = _SAVED + name
         return values[saved] if saved in values else values[name]
 
