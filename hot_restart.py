@@ -1328,6 +1328,7 @@ _NOT_APPLIED = "not applied"    # detail: why the new code cannot replace the ru
 _NOT_DEFINED = "not defined"    # added, but cannot be defined; detail: why
 _NEEDS_RELOAD = "needs reload_module"  # detail: what changed (decorators, a class body...)
 _NOT_RERUN = "not re-run"       # module-level statements changed; detail: their lines
+_ASSIGNED = "assigned"          # a simple assignment applied in the live module or class
 
 
 class _FileReload:
@@ -1342,6 +1343,10 @@ class _FileReload:
         self.state, self.stamp, self.lines, self.outline = state, stamp, lines, outline
         self.events, self.actions = [], []
         self.error = error
+
+    def events_for(self, name):
+        return [e for e in self.events
+                if e.kind == _ASSIGNED and e.name.startswith(name + ".")]
 
 
 class _FullParse(Exception):
@@ -1508,14 +1513,99 @@ def _plan_file(state, stamp, lines, outline, nodes, only):
                     before.remove(crc)
                 else:
                     changed.append(line)
+            if changed and (body is None or len(before) <= len(changed)):
+                changed = _plan_assignments(found, body, changed)
             if body is None:
                 if changed:
                     found.events.append(_Event(_NOT_RERUN, None, tuple(changed)))
-            elif changed or before:  # a class attribute, a dataclass field...
+            elif changed or len(before) > 0 and not found.events_for(body[0]):
+                # a dataclass field, a removed attribute, a statement that is
+                # not a plain assignment...
                 where = ", ".join(map(str, changed)) or "removed lines"
                 found.events.append(_Event(_NEEDS_RELOAD, body[0],
                                            f"class body changed ({where})"))
     return found
+
+
+def _plan_assignments(found, body, lines):
+    """Changed or added assignments of simple values (literals, names,
+    arithmetic: no call) in the module's statements (``body`` None) or a
+    plain class's body: assigned in the live module or class.  Returns the
+    lines of the other statements, which are not re-run."""
+    state = found.state
+    namespace = state.namespace or _any_globals(state.path)
+    owner = None
+    if body is not None:
+        owner = _class_by_name(namespace, body[0])
+        if owner is None or type(owner) is not type or any(
+                "__dataclass_fields__" in vars(k) for k in owner.__mro__):
+            return lines  # an Enum's members, a dataclass's fields...
+    if namespace is None:
+        return lines
+    tree = ast.parse("".join(found.lines), state.path)
+    statements = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef)):
+            for stmt in node.body:
+                statements.setdefault(stmt.lineno, stmt)
+    rest = []
+    for line in lines:
+        stmt = statements.get(line)
+        targets = _assigned_names(stmt, module_level=body is None)
+        if targets is None:
+            rest.append(line)
+            continue
+        found.events.append(_Event(_ASSIGNED, ", ".join(
+            targets if owner is None else (f"{body[0]}.{t}" for t in targets)), line))
+        found.actions.append(functools.partial(_assign, stmt, targets, namespace, owner,
+                                               state.path))
+    return rest
+
+
+def _assigned_names(stmt, module_level):
+    """The names a simple assignment binds, or None for any other statement."""
+    if isinstance(stmt, ast.Assign):
+        targets, value = stmt.targets, stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and module_level and stmt.value is not None:
+        targets, value = [stmt.target], stmt.value
+    else:
+        return None
+    if not all(isinstance(t, ast.Name) for t in targets) or not _simple_value(value):
+        return None
+    return [t.id for t in targets]
+
+
+_SIMPLE = (ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.BoolOp,
+           ast.Compare, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Subscript, ast.Slice,
+           ast.IfExp, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+
+
+def _simple_value(node):
+    """A value computed without calling anything: literals, names, arithmetic."""
+    return all(isinstance(n, _SIMPLE) for n in ast.walk(node))
+
+
+def _class_by_name(namespace, qualname):
+    obj = None
+    for part in qualname.split("."):
+        if part == "<locals>" or namespace is None:
+            return None
+        obj = namespace.get(part) if obj is None else vars(obj).get(part)
+        if not isinstance(obj, type):
+            return None
+    return obj
+
+
+def _assign(stmt, targets, namespace, owner, path):
+    """Run one simple assignment in the live module, or class (whose body's
+    names come first, as in the class statement)."""
+    local = dict(vars(owner)) if owner is not None else None
+    value = eval(compile(ast.Expression(stmt.value), path, "eval"), namespace, local)
+    for name in targets:
+        if owner is None:
+            namespace[name] = value
+        else:
+            setattr(owner, name, value)
 
 
 def _node(nodes, key):
@@ -1752,6 +1842,7 @@ def _describe_event(event):
     what = {
         _CHANGED: "changed",
         _ADDED: "added",
+        _ASSIGNED: "assigned",
         _REMOVED: "removed from the file; its old code stays in use",
         _NOT_APPLIED: f"not applied: {detail}",
         _NEEDS_RELOAD: f"{detail}: not applied; {_RELOAD_MODULE} applies it",

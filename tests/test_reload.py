@@ -51,9 +51,13 @@ ROWS = [
                  [E(hr._NEEDS_RELOAD, "double", "decorators or bases changed")],
                  id="decorator"),
     pytest.param("    size = 1\n", "    size = 2\n",
-                 [E(hr._NEEDS_RELOAD, "Box", "class body changed (20)")], id="class-body"),
-    pytest.param("LIMIT = 3\n", "LIMIT = 4\n", [E(hr._NOT_RERUN, None, (2,))],
-                 id="module-statement"),
+                 [E(hr._ASSIGNED, "Box.size", 20)], id="class-attribute"),
+    pytest.param("    size = 1\n", "    size = len('ab')\n",
+                 [E(hr._NEEDS_RELOAD, "Box", "class body changed (20)")], id="class-body-call"),
+    pytest.param("LIMIT = 3\n", "LIMIT = 4\n", [E(hr._ASSIGNED, "LIMIT", 2)],
+                 id="module-constant"),
+    pytest.param("LIMIT = 3\n", "LIMIT = int('4')\n", [E(hr._NOT_RERUN, None, (2,))],
+                 id="module-statement-with-a-call"),
     pytest.param("LIMIT = 3\n", "LIMIT = 3\nimport os\n",
                  [E(hr._NOT_RERUN, None, (3,))] + [E(hr._MOVED, name, 1) for name in (
                      "double", "last", "make_adder", "Box.area")], id="moved"),
@@ -93,6 +97,14 @@ def test_reload_events(module, old, new, events):
     got = [e for e in found[0].events if e.kind != hr._SAME or hr._SAME in
            {x.kind for x in events}]
     assert sorted(got) == sorted(events)
+
+
+def test_assignments_reach_the_live_module_and_class(module):
+    save(module, BEFORE.replace("LIMIT = 3\n", "LIMIT = 4\n").replace(
+        "    size = 1\n", "    size = LIMIT * 2\n"))
+    hr._reload_files()
+    import planned
+    assert planned.LIMIT == 4 and planned.Box.size == 8 and planned.last() == 4
 
 
 def test_a_syntax_error_is_an_error_and_applies_nothing(module):
