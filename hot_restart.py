@@ -863,6 +863,10 @@ class _Definition:
         self.code = None
         self.functions = weakref.WeakSet()
         self.defaults = None
+        #: ``{parameter: (old default, new default)}`` for the defaults the
+        #: last reload changed: a restart passes the new one where the failed
+        #: call had the old one (the caller did not pass that argument)
+        self.changed_defaults = {}
         self.propagated = ()
         #: the uninstrumented code of a nested function whose enclosing
         #: function was wrapped after it ran: closures made then are found
@@ -1624,7 +1628,8 @@ def _plan_changed(found, key, definition, parsed, lines, flags):
     if code is None:
         found.events.append(_Event(_NOT_APPLIED, key[0], why))
         return
-    changed = old is None or _fingerprint(code) != _fingerprint(old)
+    changed = (old is None or _fingerprint(code) != _fingerprint(old)
+               or definition.defaults not in (None, _default_texts(lines, node)))
     found.events.append(_Event(_CHANGED if changed else _SAME, key[0], None))
     found.actions.append(functools.partial(_apply_changed, definition, code, node, lines, found))
 
@@ -1635,12 +1640,28 @@ def _apply_changed(definition, code, node, lines, found):
     old = definition.code
     _registry.own(code, definition)
     definition.assign(code)
+    definition.changed_defaults = {}
     for fn, (defaults, kwdefaults, texts) in updates:
+        definition.changed_defaults.update(_changed_defaults(fn, defaults, kwdefaults))
         fn.__defaults__, fn.__kwdefaults__ = defaults, kwdefaults
         definition.defaults = texts
     _adopt_nested(definition, code, found)
     if old is not None:
         _replace_in_parent(definition, old, code)
+
+
+def _changed_defaults(fn, defaults, kwdefaults):
+    """``{parameter: (old value, new value)}`` for the defaults of ``fn`` that
+    the new ``defaults`` and ``kwdefaults`` replace by another object."""
+    code = fn.__code__
+    positional = code.co_varnames[:code.co_argcount]
+    old = dict(zip(positional[len(positional) - len(fn.__defaults__ or ()):],
+                   fn.__defaults__ or ()))
+    old.update(fn.__kwdefaults__ or {})
+    new = dict(zip(positional[len(positional) - len(defaults or ()):], defaults or ()))
+    new.update(kwdefaults or {})
+    return {name: (value, new[name]) for name, value in old.items()
+            if name in new and new[name] is not value}
 
 
 def _adopt_nested(definition, code, found):
@@ -3587,12 +3608,18 @@ def _arguments(frame):
     names = code.co_varnames
     n_positional, n_keyword = code.co_argcount, code.co_kwonlyargcount
     typed = _stops.prompt_arguments.pop(frame, {})
+    definition = _registry.owner(code)
+    defaults = definition.changed_defaults if definition is not None else {}
 
     def value(name):
         if name in typed:  # assigned at the prompt: the user's fix
             return typed[name]
         saved = _SAVED + name
-        return values[saved] if saved in values else values[name]
+        passed = values[saved] if saved in values else values[name]
+        old, new = defaults.get(name, (_MISSING, _MISSING))
+        # still the very object of the old default: the caller did not pass
+        # it, so the edited default applies
+        return new if passed is old else passed
 
     args = [value(name) for name in names[:n_positional]]
     kwargs = {name: value(name) for name in names[n_positional:n_positional + n_keyword]}

@@ -14,8 +14,8 @@ BEFORE = '''
 LIMIT = 3
 
 
-def double(x):
-    return x * 2
+def double(x, factor=2):
+    return x * factor
 
 
 def last():
@@ -37,17 +37,18 @@ class Box:
 
 E = hr._Event
 ROWS = [
-    pytest.param("    return x * 2\n", "    return x * 3\n",
+    pytest.param("    return x * factor\n", "    return x * factor + 1\n",
                  [E(hr._CHANGED, "double", None)], id="body"),
-    pytest.param("    return x * 2\n", "    return x * 2  # the same\n",
+    pytest.param("    return x * factor\n", "    return x * factor  # the same\n",
                  [E(hr._SAME, "double", None)], id="comment-only"),
+    pytest.param("factor=2", "factor=3", [E(hr._CHANGED, "double", None)], id="default"),
     pytest.param("        return self.size * self.size\n",
                  "        return self.size * self.size\n\n\ndef first():\n    return 0\n",
                  [E(hr._ADDED, "first", None)], id="added"),
     pytest.param("def last():\n    return LIMIT\n", "",
                  [E(hr._REMOVED, "last", None), E(hr._MOVED, "make_adder", -2),
                   E(hr._MOVED, "Box.area", -2)], id="removed-and-moved"),
-    pytest.param("\n\ndef double(x):\n", "\n@staticmethod\ndef double(x):\n",
+    pytest.param("\n\ndef double(x, factor=2):\n", "\n@staticmethod\ndef double(x, factor=2):\n",
                  [E(hr._NEEDS_RELOAD, "double", "decorators or bases changed")],
                  id="decorator"),
     pytest.param("    size = 1\n", "    size = 2\n",
@@ -63,7 +64,7 @@ ROWS = [
                      "double", "last", "make_adder", "Box.area")], id="moved"),
     pytest.param("        return x + n\n", "        return x + n + 1\n",
                  [E(hr._CHANGED, "make_adder", None)], id="nested-recompiles-the-enclosing"),
-    pytest.param("    return x * 2\n", '    """Not written yet."""\n',
+    pytest.param("    return x * factor\n", '    """Not written yet."""\n',
                  [E(hr._CHANGED, "double", None)], id="cut-to-a-docstring"),
 ]
 
@@ -108,7 +109,7 @@ def test_assignments_reach_the_live_module_and_class(module):
 
 
 def test_a_syntax_error_is_an_error_and_applies_nothing(module):
-    save(module, BEFORE.replace("return x * 2", "return (x *"))
+    save(module, BEFORE.replace("return x * factor", "return (x *"))
     found = hr._reload_files()
     assert found[0].error.startswith("SyntaxError in ")
     assert found[0].events == []
