@@ -4000,7 +4000,9 @@ def reload_module(module_or_name=None):
     With no argument: the module of the function stopped in the debugger,
     or else the calling module.  When the run succeeds its names replace
     the module's; when it raises, the module is left as it was.  Code that
-    must not run twice can test :func:`is_restarting_module`.
+    must not run twice can test :func:`is_restarting_module`.  For the
+    program's ``__main__``, ``__name__`` is the file's name meanwhile, so
+    that its ``if __name__ == "__main__":`` block does not run again.
     """
     if module_or_name is None:
         session = _session.get()
@@ -4015,11 +4017,14 @@ def reload_module(module_or_name=None):
     source = "".join(linecache.getlines(path))
     code = compile(source, path, "exec", dont_inherit=True)
     namespace = dict(vars(module))
+    if module.__name__ == "__main__":  # the main block must not run again
+        namespace["__name__"] = os.path.splitext(os.path.basename(path))[0]
     token = _restarting.set(True)
     try:
         exec(code, namespace)
     finally:
         _restarting.reset(token)
+    namespace["__name__"] = module.__name__
     vars(module).update(namespace)
     wrap_module(module)
     return module
