@@ -1832,6 +1832,36 @@ def _reload_files(only=None):
         return found
 
 
+def _unwrapped_changes():
+    """A notice for the files of imported modules (not the standard library's
+    or site-packages') edited since the program started whose code is not
+    wrapped, so that an edit there is not silently ignored; None if none.
+    Each file is reported once."""
+    started = _process_start()
+    if started is None:
+        return None
+    outside = [os.path.join(os.path.realpath(p), "") for k, p in sysconfig.get_paths().items()
+               if k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    names = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if (not path or not path.endswith(".py") or path in _registry.files
+                or path in _stops.unwrapped_reported or "site-packages" in path
+                or any(os.path.realpath(path).startswith(o) for o in outside)):
+            continue
+        stamp = _stamp(path)
+        if stamp is not None and stamp[0] / 1e9 > started:
+            _stops.unwrapped_reported.add(path)
+            names.append((name, path))
+    if not names:
+        return None
+    listed = ", ".join(_short(path) for _, path in names)
+    patterns = " ".join(f"--wrap '{name}'" for name, _ in names)
+    return (f"hot-restart: {listed} changed, but its code is not wrapped, so the edit is not "
+            f"loaded; restart the program with {patterns} (or call hot_restart.wrap_module() "
+            f"on it) to include it")
+
+
 def _describe_reloads(found, again="type c again, or q to let the error propagate"):
     """The report: one line per changed file, or the errors that stopped it
     all (``again`` says how to try again in the debugger at hand)."""
@@ -1950,6 +1980,7 @@ class _Stops:
         self.control_flow = set()
         self.let_go = {}       # id -> the last few exceptions the user let propagate
         self.prompt_arguments = {}  # failed frame -> {parameter: value typed at the prompt}
+        self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         self.warned_no_terminal = False
         self.terminal_override = False
 
@@ -3495,7 +3526,8 @@ def _hold_session(session):
                 if session.outcome is not _Outcome.CONTINUE or not RELOAD_ON_CONTINUE:
                     break
                 found = _reload_files(None if RELOAD_ALL_ON_CONTINUE else session.definition)
-                message = _describe_reloads(found, debugger.again)
+                message = "\n".join(filter(None, [_describe_reloads(found, debugger.again),
+                                                  _unwrapped_changes()]))
                 if not any(f.error for f in found):
                     if message:
                         debugger.message(message)
@@ -4254,7 +4286,7 @@ def _run_script(script, args, options, active):
                                                                                 path))
     sys.modules["__main__"] = main_module
     if active:
-        install_import_hook([folder], options["wrap"], options["no-wrap"])
+        install_import_hook(_project_roots(folder), options["wrap"], options["no-wrap"])
         code = _registry.version(path).module
         state = _registry.files[path]
         state.module_wrapped, state.namespace = True, vars(main_module)
@@ -4264,11 +4296,31 @@ def _run_script(script, args, options, active):
     exec(code, vars(main_module))
 
 
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def _project_roots(folder):
+    """What a user calls the project: the script's folder, and the tree it
+    belongs to (the nearest folder above with a pyproject.toml, setup.py,
+    setup.cfg or .git), where a src/ layout keeps the package that the
+    script imports (installed in editable mode, or on sys.path)."""
+    roots, here = [folder], folder
+    while True:
+        if any(os.path.exists(os.path.join(here, m)) for m in _PROJECT_MARKERS):
+            if here != folder:
+                roots.append(here)
+            return roots
+        parent = os.path.dirname(here)
+        if parent == here:
+            return roots
+        here = parent
+
+
 def _run_module(module, args, options, active):
     sys.argv = [module, *args]
     sys.path[0] = os.getcwd()
     if active:
-        install_import_hook([os.getcwd()], options["wrap"], options["no-wrap"])
+        install_import_hook(_project_roots(os.getcwd()), options["wrap"], options["no-wrap"])
     runpy._run_module_as_main(module, alter_argv=True)
 
 

@@ -1,0 +1,5 @@
+import helper
+
+
+def mean(values):
+    return helper.total(values) / len(values) + missing
