@@ -32,7 +32,12 @@ def check(x):
     raise ValueError(x)
 
 def slow_check(x):
-    time.sleep(0.2)  # the caller is waiting for the result by then
+    # raise once another thread waits for this result (at most 5 s)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(
+            f.f_code.co_name == "result" and f.f_code.co_filename.endswith("_base.py")
+            for f in sys._current_frames().values()):
+        time.sleep(0.01)
     raise ValueError(x)
 
 def lookup(table, key):
