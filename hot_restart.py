@@ -1981,6 +1981,9 @@ class _Stops:
         self.let_go = {}       # id -> the last few exceptions the user let propagate
         self.prompt_arguments = {}  # failed frame -> {parameter: value typed at the prompt}
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
+        # (id of an exception, its type, id of the frame that catches it, that
+        # frame's instruction): see _caught_above
+        self.caught = (None, None, None, None)
         self.warned_no_terminal = False
         self.terminal_override = False
 
@@ -2104,7 +2107,7 @@ class _FutureWork:
                         "result", "exception", "as_completed", "wait"):
                     owner = f.f_locals.get("self")
                     if code.co_name == "result" and owner is future:
-                        verdict = _above(etype, f)
+                        verdict, _ = _above(etype, f)
                         return _CRASH if verdict is False else verdict
                     if code.co_name == "exception" and owner is future:
                         return True  # returned, not raised
@@ -2294,19 +2297,39 @@ _CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW",
 
 def _caught_above(exc, frame):
     """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
-    (see the catchers above); when it cannot tell, the answer is no."""
-    return _above(type(exc), frame) is True
+    (see the catchers above); when it cannot tell, the answer is no.
+
+    On its way out, an exception passes the handler of every wrapped function
+    between where it was raised and where it is caught, and each asks again:
+    the frame that catches it is remembered (by identity, with its current
+    instruction, for this very exception and type), and a wrapped function
+    below that frame gets the same answer without a second walk.
+    """
+    memo = _stops.caught
+    if memo[0] == id(exc) and memo[1] is type(exc):
+        f = frame.f_back
+        while f is not None:
+            if id(f) == memo[2]:
+                if f.f_lasti == memo[3]:
+                    return True
+                break
+            f = f.f_back
+    verdict, catcher = _above(type(exc), frame)
+    if verdict is True:
+        _stops.caught = (id(exc), type(exc), id(catcher), catcher.f_lasti)
+    return verdict is True
 
 
 def _above(etype, frame):
-    """The verdict of the callers of ``frame`` on an exception of type ``etype``."""
+    """The verdict of the callers of ``frame`` on an exception of type
+    ``etype``, and the frame that gave it (None if none did)."""
     below, f = frame, frame.f_back
     while f is not None:
         verdict, etype = _frame_verdict(f, below, etype)
         if verdict is not False:
-            return verdict
+            return verdict, f
         below, f = f, f.f_back
-    return False
+    return False, None
 
 
 def _search(etype, frames):

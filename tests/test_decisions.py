@@ -209,6 +209,28 @@ ROWS = {
         def main():
             return logged(1)
         ''', "check"),
+    "one exception object raised again, outside the try": ('''
+        SHARED = ValueError("raised twice")
+        def fail():
+            raise SHARED
+        def main():
+            try:
+                fail()
+            except ValueError:
+                pass
+            fail()
+        ''', "fail"),
+    "through wrapped functions to the one that catches": ('''
+        def inner():
+            return lookup({}, "x")
+        def middle():
+            return inner()
+        def main():
+            try:
+                return middle()
+            except KeyError:
+                return None
+        ''', None),
     # 2. constructs that expect an exception
     "pytest.raises(E, fn, *args)": ('''
         def main():
