@@ -1929,6 +1929,21 @@ def _is_debugger_quit(exc):
     return bdb is not None and isinstance(exc, bdb.BdbQuit)
 
 
+# What test runners raise to end a test that is not a failure: a skip, an
+# expected failure, pytest's exit.  By module and class name, looked up only
+# once the runner is imported.
+_TEST_OUTCOMES = (("unittest.case", "SkipTest"), ("_pytest.outcomes", "Skipped"),
+                  ("_pytest.outcomes", "XFailed"), ("_pytest.outcomes", "Exit"))
+
+
+def _is_test_outcome(exc):
+    for module, name in _TEST_OUTCOMES:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
+
+
 def _stop_decision(exc, frame, definition):
     """Return None to open the debugger, or why ``exc`` propagates instead.
 
@@ -1954,6 +1969,8 @@ def _stop_decision(exc, frame, definition):
         return "recursion: stop at its outermost call"
     if _caught_above(exc, frame):
         return "a caller catches it"
+    if _is_test_outcome(exc):  # asked only here, where it would stop
+        return "control flow"
     return None if terminal else "no terminal"
 
 

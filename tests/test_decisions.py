@@ -300,6 +300,21 @@ ROWS = {
             with open(__file__):
                 check(1)
         ''', "check"),
+    "a test skipped with skipTest": ('''
+        class Skipping(unittest.TestCase):
+            def runTest(self):
+                self.skipTest("not on this machine")
+        def main():
+            Skipping().runTest()
+        ''', None),
+    "a test skipped with pytest.skip": ('''
+        def main():
+            pytest.skip("not on this machine")
+        ''', None),
+    "a test failed with pytest.fail": ('''
+        def main():
+            pytest.fail("wrong answer")
+        ''', "main"),
     # 3. iteration through __getitem__
     "unpacking": ('''
         def main():
