@@ -2058,35 +2058,36 @@ def _outermost_of_recursion(exc, frame):
 _CRASH = "crash"
 
 
-class _CatchAll:
-    """A frame of the runtime or of a test runner that catches everything to
-    report it: an exception that reaches it ends a thread, a test or the program.
-
-    ``concerns``, on every catcher: the exceptions it may answer for at all
-    (None: any), so that the others are not asked.
-    """
+class _Catcher:
+    """What every catcher has: ``concerns``, the exceptions it may answer for
+    at all (None: any), so that the others are not asked; and ``fixed(code)``:
+    does its answer depend only on the code, the instruction and the
+    exception's type, not on the frame's values?  Then it is kept."""
 
     __slots__ = ()
     concerns = None
+    is_fixed = False
 
     def fixed(self, code):
-        """Does the answer depend only on the code, the instruction and the
-        exception's type, not on the frame's values?  Then it is kept."""
-        return True
+        return self.is_fixed
+
+
+class _CatchAll(_Catcher):
+    """A frame of the runtime or of a test runner that catches everything to
+    report it: an exception that reaches it ends a thread, a test or the program."""
+
+    __slots__ = ()
+    is_fixed = True
 
     def catches(self, etype, frame, below):
         return _CRASH
 
 
-class _TaskStep:
+class _TaskStep(_Catcher):
     """asyncio running one step of a task: the exception goes to whoever
     awaits the task, so the question goes on there (see :func:`_awaiters`)."""
 
     __slots__ = ()
-    concerns = None
-
-    def fixed(self, code):
-        return False
 
     def catches(self, etype, frame, below):
         asyncio = sys.modules.get("asyncio")
@@ -2099,7 +2100,7 @@ class _TaskStep:
         return _awaiters(task, etype)
 
 
-class _FutureWork:
+class _FutureWork(_Catcher):
     """A ``concurrent.futures`` thread running one work item: the exception
     goes into the item's future, and is raised again where its result is
     asked for.  A thread that waits for that result now is asked from
@@ -2107,10 +2108,6 @@ class _FutureWork:
     nobody waiting, the future keeps it, as it does without hot-restart."""
 
     __slots__ = ()
-    concerns = None
-
-    def fixed(self, code):
-        return False
 
     def catches(self, etype, frame, below):
         future = getattr(frame.f_locals.get("self"), "future", None)
@@ -2134,7 +2131,7 @@ class _FutureWork:
         return True
 
 
-class _ExceptClauses:
+class _ExceptClauses(_Catcher):
     """The except clauses of one try statement, in order.  Each is a type
     expression (None for a bare ``except:``) and what its body does with the
     exception: ``handles`` it, ``reraises`` it, ``raises`` another (then the
@@ -2143,7 +2140,6 @@ class _ExceptClauses:
     if it does raise, the next wrapped function out decides again)."""
 
     __slots__ = ("clauses",)
-    concerns = None
 
     def __init__(self, clauses):
         self.clauses = clauses
@@ -2172,17 +2168,13 @@ class _ExceptClauses:
         return False
 
 
-class _Manager:
+class _Manager(_Catcher):
     """One context manager of a with statement, known by what it is:
     ``contextlib.suppress``, ``pytest.raises``, ``assertRaises``, or a
     ``@contextmanager`` generator that catches the exception at its yield.
     Any other context manager lets exceptions through."""
 
     __slots__ = ("expr", "func", "args", "kwargs")
-    concerns = None
-
-    def fixed(self, code):
-        return False
 
     def __init__(self, node, path):
         self.expr = self.func = self.args = self.kwargs = None
@@ -2214,30 +2206,24 @@ class _Manager:
         return issubclass(etype, types_)
 
 
-class _Iteration:
+class _Iteration(_Catcher):
     """A step of iteration (a for loop, unpacking, ``in``, ``list(...)``) over
     an object that has only ``__getitem__``: its IndexError ends the iteration."""
 
     __slots__ = ()
     concerns = IndexError
 
-    def fixed(self, code):
-        return False
-
     def catches(self, etype, frame, below):
         return (below is not None and below.f_code.co_name == "__getitem__"
                 and issubclass(etype, IndexError))
 
 
-class _CCall:
+class _CCall(_Catcher):
     """A C function that swallows an exception from the Python code it calls:
     ``hasattr``, ``getattr(o, name, default)``, ``next(it, default)``..."""
 
     __slots__ = ("caught",)
-    concerns = None
-
-    def fixed(self, code):
-        return True
+    is_fixed = True
 
     def __init__(self, caught):
         self.caught = caught
@@ -2246,7 +2232,7 @@ class _CCall:
         return issubclass(etype, self.caught)
 
 
-class _Attributes:
+class _Attributes(_Catcher):
     """An AttributeError the runtime takes for an answer.  From a property or
     ``__getattribute__`` while an attribute is read (``loading``), Python calls
     the class's ``__getattr__`` instead.  From a ``__getattr__`` asked for a
@@ -2255,9 +2241,6 @@ class _Attributes:
 
     __slots__ = ("loading",)
     concerns = AttributeError
-
-    def fixed(self, code):
-        return False
 
     def __init__(self, loading):
         self.loading = loading
