@@ -2593,22 +2593,23 @@ def _find_catchers(code, lasti):
         return [_CATCH_ALL]
     op = dis.opname[code.co_code[lasti]] if 0 <= lasti < len(code.co_code) else ""
     position = _position(code, lasti)
-    tree = _tree_of(code) if position is not None else None
     call = None
-    if tree is None:
-        statements = _table_catchers(code, lasti)
-        if statements is None:
-            return None
+    if code.co_name.startswith("<") and code.co_name != "<module>":
+        statements = []  # a comprehension or lambda: no statement of its own
     else:
-        node = tree.get((code.co_name, code.co_firstlineno))
-        if node is None and not (code.co_name.startswith("<") and code.co_name != "<module>"):
-            return None
-        # a comprehension or lambda has no statement of its own
-        body = node.body if isinstance(node, (ast.Module,) + _FUNCS) else []
-        statements = []
-        _collect_catchers(body, position, statements, code.co_filename)
-        statements.reverse()
-        call = _innermost_call(body, position)
+        tree = _tree_of(code) if position is not None else None
+        if tree is None:
+            statements = _table_catchers(code, lasti)
+            if statements is None:
+                return None
+        else:
+            node = tree.get((code.co_name, code.co_firstlineno))
+            if node is None:
+                return None
+            statements = []
+            _collect_catchers(node.body, position, statements, code.co_filename)
+            statements.reverse()
+            call = _innermost_call(node.body, position)
     name, nargs = call or (None, 0)
     found = [_LOADING if op in _ATTRIBUTE_LOADS or name in ("getattr", "hasattr")
              else _NOT_LOADING]
@@ -2769,32 +2770,79 @@ def _position(code, lasti):
 
 
 def _tree_of(code):
-    """``{(name, first_line): node}`` for the file of ``code``, parsed once per
-    version; None without source.  The frozen modules of the standard library
-    (the import system) are read from their files."""
+    """``{(name, first_line): node}`` for the definitions of ``code``'s file
+    that hold it; None without source.  A function is parsed alone, from its
+    own lines (a large file is not parsed whole for one frame in it); module
+    code, or a function whose lines do not parse alone, from the whole file.
+    Parsed once per version of the file.  The frozen modules of the standard
+    library (the import system) are read from their files."""
     path = code.co_filename
     stamp = _stamp(path)
-    cached = _caches.trees.get(path)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    for key in ((path, code.co_firstlineno), path):
+        cached = _caches.trees.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
     lines = linecache.getlines(path)
     if not lines and path.startswith("<frozen ") and path.endswith(">"):
         name = path[len("<frozen "):-1]
         lines = linecache.getlines(os.path.join(_STDLIB, *name.split(".")) + ".py")
     if not lines:
         return None
-    try:
-        tree = ast.parse("".join(lines), path)
-    except (SyntaxError, ValueError):
-        return None
-    index = {("<module>", 1): tree}
+    tree = _definition_alone(code, lines) if code.co_name != "<module>" else None
+    key = (path, code.co_firstlineno)
+    if tree is None:
+        try:
+            tree = ast.parse("".join(lines), path)
+        except (SyntaxError, ValueError):
+            return None
+        key = path
+    index = {("<module>", 1): tree} if key == path else {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             index[(node.name, _first_line(node))] = node
-    if len(_caches.trees) > 64:
+    if len(_caches.trees) > 256:
         _caches.trees.clear()
-    _caches.trees[path] = (stamp, index)
+    _caches.trees[key] = (stamp, index)
     return index
+
+
+def _definition_alone(code, lines):
+    """The definition of the function ``code`` runs, parsed from its own
+    lines (its first decorator to the last line of its code and of the code
+    nested in it), dedented, with the positions it has in the file; None
+    when those lines do not parse alone."""
+    first, last = code.co_firstlineno, _last_line(code)
+    if last < first or last > len(lines):
+        return None
+    region = lines[first - 1:last]
+    indent = region[0][:len(region[0]) - len(region[0].lstrip())]
+    if any(line.strip() and not line.startswith(indent) for line in region):
+        return None  # a string's lines, say, less indented than the def
+    try:
+        tree = ast.parse("".join(line[len(indent):] if line.strip() else "\n"
+                                 for line in region))
+    except (SyntaxError, ValueError):
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], _FUNCS):
+        return None
+    ast.increment_lineno(tree, first - 1)
+    shift = len(indent.encode())
+    if shift:
+        for node in ast.walk(tree):
+            if getattr(node, "col_offset", None) is not None:
+                node.col_offset += shift
+                if node.end_col_offset is not None:
+                    node.end_col_offset += shift
+    return tree
+
+
+def _last_line(code):
+    """The last line of ``code`` and of the code nested in it."""
+    if hasattr(code, "co_positions"):
+        last = max((end for _, end, _, _ in code.co_positions() if end is not None), default=0)
+    else:
+        last = max((line for _, _, line in code.co_lines() if line is not None), default=0)
+    return max([last] + [_last_line(c) for c in code.co_consts if isinstance(c, types.CodeType)])
 
 
 def _contains(first, last, position):
