@@ -1840,14 +1840,11 @@ def _unwrapped_changes():
     started = _process_start()
     if started is None:
         return None
-    outside = [os.path.join(os.path.realpath(p), "") for k, p in sysconfig.get_paths().items()
-               if k in ("stdlib", "platstdlib", "purelib", "platlib")]
     names = []
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if (not path or not path.endswith(".py") or path in _registry.files
-                or path in _stops.unwrapped_reported or "site-packages" in path
-                or any(os.path.realpath(path).startswith(o) for o in outside)):
+                or path in _stops.unwrapped_reported or _installed(os.path.realpath(path))):
             continue
         stamp = _stamp(path)
         if stamp is not None and stamp[0] / 1e9 > started:
@@ -2214,8 +2211,7 @@ class _Iteration(_Catcher):
     concerns = IndexError
 
     def catches(self, etype, frame, below):
-        return (below is not None and below.f_code.co_name == "__getitem__"
-                and issubclass(etype, IndexError))
+        return below is not None and below.f_code.co_name == "__getitem__"
 
 
 class _CCall(_Catcher):
@@ -2246,7 +2242,7 @@ class _Attributes(_Catcher):
         self.loading = loading
 
     def catches(self, etype, frame, below):
-        if below is None or not issubclass(etype, AttributeError):
+        if below is None:
             return False
         code = below.f_code
         if code.co_name == "__getattr__":
@@ -2510,7 +2506,12 @@ def _object_suppresses(obj, etype):
     frame = getattr(generator, "gi_frame", None) or getattr(generator, "ag_frame", None)
     if frame is None:
         return False
-    verdict, new = _search(etype, [frame])  # the generator, suspended at its yield
+    return _answer(*_search(etype, [frame]), etype)  # the generator, suspended at its yield
+
+
+def _answer(verdict, new, etype):
+    """A generator's verdict as a context manager's answer: a type it raises
+    instead when it passes a new exception on, else the verdict."""
     return (new if new is not etype else False) if verdict is False else verdict
 
 
@@ -2565,7 +2566,7 @@ def _generator_catches(fn, manager, frame, etype):
         _collect_catchers(node.body, (at.lineno, at.col_offset, at.end_lineno,
                                       at.end_col_offset), catchers, code.co_filename)
         verdict, new = _ask(catchers[::-1], etype, _StaticFrame(fn, arguments), None)
-        answers.add((new if new is not etype else False) if verdict is False else verdict)
+        answers.add(_answer(verdict, new, etype))
     return answers.pop() if len(answers) == 1 else None
 
 
@@ -4191,6 +4192,20 @@ class _InstrumentingLoader(importlib.machinery.SourceFileLoader):
             state.module_wrapped, state.namespace = True, vars(module)
 
 
+@functools.lru_cache(maxsize=None)
+def _install_folders():
+    paths = sysconfig.get_paths()
+    return tuple(os.path.join(os.path.realpath(paths[k]), "")
+                 for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths)
+
+
+def _installed(where):
+    """Is the real path ``where`` in the standard library or an installed
+    package (never the project's own code)?"""
+    return (where.startswith(_install_folders()) or "site-packages" in where
+            or "dist-packages" in where)
+
+
 class _ProjectFinder:
     """Finds the project's modules and hands them the instrumenting loader.
 
@@ -4202,9 +4217,6 @@ class _ProjectFinder:
     def __init__(self, roots, wrap=(), no_wrap=()):
         self.roots = [os.path.join(os.path.realpath(r), "") for r in roots]
         self.wrap, self.no_wrap = list(wrap), list(no_wrap)
-        paths = sysconfig.get_paths()
-        self.outside = [os.path.join(os.path.realpath(paths[k]), "")
-                        for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
 
     def wanted(self, name, origin):
         if name == __name__ or any(fnmatch.fnmatchcase(name, p) for p in self.no_wrap):
@@ -4212,9 +4224,7 @@ class _ProjectFinder:
         if any(fnmatch.fnmatchcase(name, p) for p in self.wrap):
             return True
         where = os.path.realpath(origin)
-        return (any(where.startswith(r) for r in self.roots)
-                and not any(where.startswith(o) for o in self.outside)
-                and "site-packages" not in where and "dist-packages" not in where)
+        return any(where.startswith(r) for r in self.roots) and not _installed(where)
 
     def find_spec(self, name, path=None, target=None):
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
