@@ -721,6 +721,55 @@ def _walk_own_scope(body):
             stack.extend(ast.iter_child_nodes(node))
 
 
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _free_placeholder(name):
+    """The constant that stands for the holder of free variable ``name`` in
+    code compiled by :func:`_read_through`, until :func:`_bind_free` puts the
+    holder there."""
+    return "\0hot-restart free " + name
+
+
+def _read_through(fn, names, scopes):
+    """Make ``fn`` read and write the free variables ``names`` through a
+    holder instead of a cell: ``y`` becomes ``<holder>.value`` (in nested
+    scopes too, unless they bind ``y`` themselves), and ``nonlocal y`` goes.
+
+    Used when a fix starts using variables of the enclosing function that
+    the running closure does not have: a closure cannot grow, but its code
+    can read them some other way.
+    """
+    stack = [(fn, set(names))]
+    while stack:
+        node, visible = stack.pop()
+        if node is not fn and isinstance(node, _FUNCS + (ast.Lambda,)) and node in scopes:
+            visible = visible - scopes[node].locals
+        elif isinstance(node, _COMPREHENSIONS):
+            visible = visible - {n.id for g in node.generators for n in ast.walk(g.target)
+                                 if isinstance(n, ast.Name)}
+        for field, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for i, child in enumerate(items):
+                if not isinstance(child, ast.AST):
+                    continue
+                if isinstance(child, ast.Nonlocal) and visible & set(child.names):
+                    kept = [n for n in child.names if n not in visible]
+                    value[i] = ast.copy_location(
+                        ast.Nonlocal(names=kept) if kept else ast.Pass(), child)
+                elif isinstance(child, ast.Name) and child.id in visible:
+                    holder = ast.copy_location(
+                        ast.Constant(_free_placeholder(child.id)), child)
+                    child = ast.copy_location(
+                        ast.Attribute(value=holder, attr="value", ctx=child.ctx), child)
+                    if isinstance(value, list):
+                        value[i] = child
+                    else:
+                        setattr(node, field, child)
+                else:
+                    stack.append((child, visible))
+
+
 _NEEDS_DEEP = ("yield", ":=", "super", "__class__")
 
 
@@ -872,6 +921,9 @@ class _Definition:
         #: function was wrapped after it ran: closures made then are found
         #: (once, by a look through the heap) when this definition changes
         self.origins = []
+        #: a _Remap when the last reload's code needs free variables that
+        #: closures made before it lack
+        self.remap = None
 
     @property
     def key(self):
@@ -883,6 +935,15 @@ class _Definition:
         if self.origins:
             self._adopt_closures()
         for fn in list(self.functions):
+            self.update(fn)
+
+    def update(self, fn):
+        """Give ``fn`` the current code, or the current code remapped for a
+        closure that lacks some of its free variables."""
+        code = self.code
+        if fn.__code__.co_freevars != code.co_freevars and self.remap is not None:
+            code = self.remap.code_for(fn) or code
+        if len(fn.__code__.co_freevars) == len(code.co_freevars):
             fn.__code__ = code
 
     def _adopt_closures(self):
@@ -1210,13 +1271,15 @@ def _surrogate(node, ancestors, scopes):
 
 
 def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=None,
-                  lines=None):
+                  lines=None, through=()):
     """Compile one definition again, inside its surrogate.
 
-    Returns ``(code, None)``, or ``(None, why)`` when the new code cannot
-    replace the running one.  ``wrapped``: instrument it (and the functions
-    inside it); ``old_free``: the free variables the running closure has,
-    which the new code must keep and may not exceed.
+    Returns ``(code, [])``, or ``(None, names)`` when the new code needs
+    free variables (``names``) that the running closure does not have.
+    ``wrapped``: instrument it (and the functions inside it); ``old_free``:
+    the free variables the running closure has, which the new code must
+    keep and may not exceed; ``through``: free variables to read through
+    holders instead (:func:`_read_through`).
     """
     qualname = key[0]
     scopes = {}
@@ -1230,6 +1293,10 @@ def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=
         candidate = copy.deepcopy(node)
         if prepare is not None:
             prepare(ast.Module(body=[candidate], type_ignores=[]), "".join(lines))
+        if through:
+            own_scopes = {}
+            _analyze(candidate, own_scopes)
+            _read_through(candidate, through, own_scopes)
         if rewrite:
             _rewrite_super(candidate.body, candidate, qualname.rpartition(".")[0])
         if wrapped:
@@ -1246,13 +1313,12 @@ def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=
         module = compile(_surrogate(candidate, ancestors, scopes), path, "exec",
                          flags=flags, dont_inherit=True)
         code = _function_codes(module).get((qualname, first))
-        extra = [v for v in code.co_freevars if v not in old_free]
-        if old_free is None or not extra:
-            return code, None
+        extra = [v for v in code.co_freevars if old_free is not None and v not in old_free]
+        if not extra:
+            return code, []
         if extra != ["__class__"] or not ancestors or not isinstance(ancestors[-1], ast.ClassDef):
             break
-    return None, (f"it now needs {', '.join(extra)} from the enclosing function, which "
-                  f"the running closure does not have; restart the enclosing function")
+    return None, extra
 
 
 def _new_defaults(fn, node, lines, definition):
@@ -1333,6 +1399,8 @@ _NOT_DEFINED = "not defined"    # added, but cannot be defined; detail: why
 _NEEDS_RELOAD = "needs reload_module"  # detail: what changed (decorators, a class body...)
 _NOT_RERUN = "not re-run"       # module-level statements changed; detail: their lines
 _ASSIGNED = "assigned"          # a simple assignment applied in the live module or class
+_READS = "reads"                # closures made before the fix read the free variables it
+                                # added from elsewhere; detail: ((name, source or None), ...)
 
 
 class _FileReload:
@@ -1622,23 +1690,53 @@ def _plan_changed(found, key, definition, parsed, lines, flags):
     node, ancestors = parsed
     path = found.state.path
     old = definition.code
-    code, why = _compile_unit(key, node, ancestors, flags, path, True,
-                              old.co_freevars if old is not None else (),
-                              found.state.prepare, lines)
-    if code is None:
-        found.events.append(_Event(_NOT_APPLIED, key[0], why))
-        return
+    code, extra = _compile_unit(key, node, ancestors, flags, path, True,
+                                old.co_freevars if old is not None else (),
+                                found.state.prepare, lines)
+    if code is None:  # it needs variables the running closures lack: see _plan_remap
+        code, _ = _compile_unit(key, node, ancestors, flags, path, True, None,
+                                found.state.prepare, lines)
+    remaps = {}
+    for inner, inner_code, inner_node, inner_ancestors in _affected(
+            found, definition, code, node, ancestors):
+        remap = _plan_remap(found, inner, inner_code, inner_node, inner_ancestors, lines, flags)
+        if remap is not None:
+            if remap.templates:
+                remaps[inner] = remap
+                found.events.append(_Event(_READS, inner.qualname, remap.sources()))
+            else:
+                found.events.append(_Event(_NOT_APPLIED, inner.qualname, remap.why))
+                if inner is definition:
+                    return
     changed = (old is None or _fingerprint(code) != _fingerprint(old)
                or definition.defaults not in (None, _default_texts(lines, node)))
     found.events.append(_Event(_CHANGED if changed else _SAME, key[0], None))
-    found.actions.append(functools.partial(_apply_changed, definition, code, node, lines, found))
+    found.actions.append(functools.partial(_apply_changed, definition, code, node, lines,
+                                           found, remaps))
 
 
-def _apply_changed(definition, code, node, lines, found):
+def _affected(found, definition, code, node, ancestors):
+    """``definition`` and the live definitions nested in it, each with its
+    code inside the new ``code``, its node and its ancestors."""
+    yield definition, code, node, ancestors
+    firsts = {(q, d.first): o for (q, o), d in found.outline["defs"].items()}
+    codes = _function_codes(code, definition.qualname + ".<locals>.")
+    for qualname, _, inner_node, inner_ancestors in _definitions_in(
+            node.body, definition.qualname + ".<locals>.", ancestors + (node,), {}):
+        first = _first_line(inner_node)
+        ordinal = firsts.get((qualname, first))
+        inner = _registry.definitions.get((definition.path, qualname, ordinal))
+        if inner is not None and (qualname, first) in codes and len(inner.functions):
+            yield inner, codes[(qualname, first)], inner_node, inner_ancestors
+
+
+def _apply_changed(definition, code, node, lines, found, remaps):
     updates = [(fn, _new_defaults(fn, node, lines, definition))
                for fn in list(definition.functions)]
     old = definition.code
     _registry.own(code, definition)
+    for inner, remap in remaps.items():
+        inner.remap = remap
     definition.assign(code)
     definition.changed_defaults = {}
     for fn, (defaults, kwdefaults, texts) in updates:
@@ -1648,6 +1746,248 @@ def _apply_changed(definition, code, node, lines, found):
     _adopt_nested(definition, code, found)
     if old is not None:
         _replace_in_parent(definition, old, code)
+
+
+def _plan_remap(found, definition, code, node, ancestors, lines, flags):
+    """When some functions of ``definition`` have closures that lack free
+    variables its new ``code`` needs (the fix starts using a variable of
+    the enclosing function): a :class:`_Remap` that runs the new code in
+    them anyway.  None when every closure has what the new code needs."""
+    groups = {}
+    for fn in list(definition.functions):
+        free = fn.__code__.co_freevars
+        if any(name not in free for name in code.co_freevars):
+            groups.setdefault(free, []).append(fn)
+    if not groups:
+        return None
+    parent = next((a for a in reversed(ancestors) if isinstance(a, _FUNCS)), None)
+    remap = _Remap(definition, parent)
+    previous = definition.remap.holders if definition.remap is not None else {}
+    for free, fns in groups.items():
+        through = [n for n in code.co_freevars if n not in free and n != "__class__"]
+        template, extra = _compile_unit(definition.key, node, ancestors, flags,
+                                        definition.path, True, free, found.state.prepare,
+                                        lines, through)
+        if template is None:
+            remap.why = (f"it now needs {', '.join(extra)}, which the running closure "
+                         f"cannot have; restart the enclosing function")
+            return remap
+        remap.templates[free] = template
+        for fn in fns:
+            remap.holders[fn] = remap.find(through, fn.__closure__ or (), fn,
+                                           previous=previous.get(fn))
+    return remap
+
+
+class _Free:
+    """Where code compiled by :func:`_read_through` reads and writes a free
+    variable that its closure lacks: the cell of another closure made by
+    the same call, the enclosing function's frame (still running, or as it
+    ended), a value fixed by the enclosing function's code, or nothing
+    (reading raises NameError saying why).  ``source`` says which."""
+
+    __slots__ = ("name", "cell", "frame", "source", "missing")
+
+    def __init__(self, name, source, cell=None, frame=None, missing=None):
+        self.name, self.source, self.cell, self.frame = name, source, cell, frame
+        self.missing = missing
+
+    @property
+    def value(self):
+        if self.cell is not None:
+            try:
+                return self.cell.cell_contents
+            except ValueError:
+                pass
+        elif self.frame is not None:
+            values = self.frame.f_locals
+            if self.name in values:
+                return values[self.name]
+        else:
+            raise NameError(self.missing)
+        raise NameError(f"cannot access free variable {self.name!r} where it is not "
+                        f"associated with a value in enclosing scope")
+
+    @value.setter
+    def value(self, value):
+        if self.cell is None and self.frame is not None:
+            _set_frame_local(self.frame, self.name, value)
+            return
+        if self.cell is None:
+            self.cell = types.CellType()
+        self.cell.cell_contents = value
+
+    @value.deleter
+    def value(self):
+        _ = self.value  # unbound: NameError, as for a cell
+        if self.cell is None:  # the frame keeps its own binding
+            self.cell, self.frame = types.CellType(), None
+        else:
+            del self.cell.cell_contents
+
+
+def _set_frame_local(frame, name, value):
+    """Bind a local variable of a running frame (``nonlocal`` in code that
+    reads it through a :class:`_Free`)."""
+    frame.f_locals[name] = value  # 3.13: written through to the frame
+    if sys.version_info < (3, 13):
+        import ctypes  # only here: the snapshot dict must be copied back
+        ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+
+
+class _Remap:
+    """How the functions of one definition whose closures lack free
+    variables of its new code run that code anyway: a template per closure
+    shape (its ``co_freevars``), compiled to read the missing ones through
+    :class:`_Free` holders, and each function's holders."""
+
+    def __init__(self, definition, parent):
+        self.definition = definition
+        self.enclosing = definition.qualname.rpartition(".<locals>.")[0]
+        self.constants = _fixed_values(parent) if parent is not None else {}
+        self.templates = {}
+        self.holders = weakref.WeakKeyDictionary()
+        self.why = None
+
+    def sources(self):
+        """``((name, source or None), ...)``: where the functions read each
+        variable; None when one of them cannot have it."""
+        found = {}
+        for holders in self.holders.values():
+            for name, holder in holders.items():
+                if name not in found or holder.source is None:
+                    found[name] = holder.source
+        return tuple(sorted(found.items()))
+
+    def find(self, names, cells, fn=None, near=None, previous=None):
+        """A :class:`_Free` for each of ``names``, for the closure ``fn``
+        (or the call that failed at the frame below ``near``) with ``cells``."""
+        holders = {n: h for n, h in (previous or {}).items() if n in names}
+        todo = [n for n in names if n not in holders]
+        frame = _enclosing_frame(self, cells, fn, near) if todo else None
+        siblings = _sibling_cells(cells) if todo and frame is None and cells else {}
+        caller = f"{self.enclosing.rpartition('.')[2]}()"
+        for name in todo:
+            if frame is not None:
+                holders[name] = _Free(name, f"the running {caller}", frame=frame)
+            elif name in siblings:
+                holders[name] = _Free(name, f"another closure of the same {caller} call",
+                                      cell=siblings[name])
+            elif name in self.constants:
+                holders[name] = _Free(name, f"{caller}'s code",
+                                      cell=types.CellType(self.constants[name]))
+            else:
+                holders[name] = _Free(name, None, missing=(
+                    f"{name!r} of {caller} is not available to this {self.definition.qualname}: "
+                    f"it was made by a call of {caller} that ended before the fix using "
+                    f"{name!r} was loaded; call {caller} again to make a new one"))
+        return holders
+
+    def code_for(self, fn):
+        """The template for ``fn``'s closure, bound to its holders; None
+        when it has none."""
+        template, holders = self.templates.get(fn.__code__.co_freevars), self.holders.get(fn)
+        if template is None or holders is None:
+            return None
+        return self.bind(template, holders)
+
+    def bind(self, template, holders):
+        code = _bind_free(template, holders)
+        _registry.own(code, self.definition)
+        return code
+
+
+def _bind_free(code, holders):
+    """``code`` with each free-variable placeholder replaced by its holder,
+    in the code nested inside it too."""
+    prefix = _free_placeholder("")
+    consts = []
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            const = _bind_free(const, holders)
+        elif type(const) is str and const.startswith(prefix):
+            const = holders[const[len(prefix):]]
+        consts.append(const)
+    return code.replace(co_consts=tuple(consts))
+
+
+def _fixed_values(fn):
+    """``{name: value}`` for the locals of function node ``fn`` bound once,
+    by a top-level assignment of a literal: their value is known without
+    the frame."""
+    counts = collections.Counter()
+    for node in _walk_own_scope(fn.body):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            counts[node.id] += 1
+        elif type(node) in _DEFS:
+            counts[node.name] += 1
+    for name in _param_names(fn.args):
+        counts[name] += 1
+    values = {}
+    for stmt in fn.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name) and counts[stmt.targets[0].id] == 1):
+            try:
+                values[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass
+    return values
+
+
+def _enclosing_frame(remap, cells, fn, near):
+    """The frame of the enclosing function's call that made the closure
+    ``fn`` (with ``cells``), if it is on a stack: below ``near`` first (the
+    failed call's callers), then every thread's.  A frame made it when the
+    function is one of its locals, or when the closure's variables are
+    its locals' very objects."""
+    definition = remap.definition
+    free = fn.__code__.co_freevars if fn is not None else ()
+    contents = {}
+    for name, cell in zip(free, cells):
+        try:
+            contents[name] = cell.cell_contents
+        except ValueError:
+            pass
+
+    def made(frame, sure):
+        if frame.f_code.co_filename != definition.path or \
+                _code_qualname(frame.f_code) != remap.enclosing:
+            return False
+        values = frame.f_locals
+        if any(values.get(n, _MISSING) is not v for n, v in contents.items()):
+            return False
+        return not sure or bool(contents) or any(v is fn for v in values.values())
+
+    frame = near.f_back if near is not None else None
+    while frame is not None:
+        if made(frame, fn is not None):
+            return frame
+        frame = frame.f_back
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if made(frame, True):
+                return frame
+            frame = frame.f_back
+    return None
+
+
+def _code_qualname(code):
+    owner = _registry.owner(code)
+    return owner.qualname if owner is not None else getattr(code, "co_qualname", code.co_name)
+
+
+def _sibling_cells(cells):
+    """``{name: cell}`` from the other closures that share one of ``cells``
+    (made by the same call of the enclosing function)."""
+    ids = {id(c) for c in cells}
+    found = {}
+    for closure in gc.get_referrers(*cells):
+        if type(closure) is not tuple or not any(id(c) in ids for c in closure):
+            continue
+        for fn in gc.get_referrers(closure):
+            if type(fn) is types.FunctionType and fn.__closure__ is closure:
+                found.update(zip(fn.__code__.co_freevars, closure))
+    return found
 
 
 def _changed_defaults(fn, defaults, kwdefaults):
@@ -1690,7 +2030,7 @@ def _replace_in_parent(definition, old, new):
         return
     for key, parent in list(_registry.definitions.items()):
         if key[0] == definition.path and key[1] == qualname and parent.code is not None \
-                and old in parent.code.co_consts:
+                and old in parent.code.co_consts and old.co_freevars == new.co_freevars:
             consts = tuple(new if c is old else c for c in parent.code.co_consts)
             replaced = parent.code.replace(co_consts=consts)
             _registry.own(replaced, parent)
@@ -1762,10 +2102,8 @@ def _define(key, node, ancestors, namespace, owner, wrapped, lines, flags, found
         if wrapped:
             wrap_class(namespace[node.name])
         return
-    code, why = _compile_unit(key, node, ancestors, flags, path, wrapped, None,
-                              found.state.prepare, lines)
-    if code is None:
-        raise ReloadException(f"{key[0]} was added but cannot be compiled: {why}")
+    code, _ = _compile_unit(key, node, ancestors, flags, path, wrapped, None,
+                            found.state.prepare, lines)
     closure = None
     if code.co_freevars:
         if code.co_freevars != ("__class__",) or owner is None:
@@ -1847,7 +2185,9 @@ def _unwrapped_changes():
                 or path in _stops.unwrapped_reported or _installed(os.path.realpath(path))):
             continue
         stamp = _stamp(path)
-        if stamp is not None and stamp[0] / 1e9 > started:
+        # (the start time is known to a second: a file saved just before
+        # the program started is not reported)
+        if stamp is not None and stamp[0] / 1e9 > started + 1 and path != __file__:
             _stops.unwrapped_reported.add(path)
             names.append((name, path))
     if not names:
@@ -1881,6 +2221,19 @@ def _describe_reloads(found, again="type c again, or q to let the error propagat
 _RELOAD_MODULE = "hot_restart.reload_module()"
 
 
+def _describe_reads(detail):
+    if not isinstance(detail, tuple):
+        return None
+    parts = [f"{name} from {source}" for name, source in detail if source]
+    missing = [name for name, source in detail if not source]
+    said = f"reads {', '.join(parts)}" if parts else ""
+    if missing:
+        said += ("; " if said else "") + (
+            f"{', '.join(missing)} not available to the closures made before this reload: "
+            f"the call that made them has ended; calling them raises NameError")
+    return said
+
+
 def _describe_event(event):
     """One event of a reload, as the report says it (None: not said)."""
     kind, name, detail = event
@@ -1893,6 +2246,7 @@ def _describe_event(event):
         _ASSIGNED: "assigned",
         _REMOVED: "removed from the file; its old code stays in use",
         _NOT_APPLIED: f"not applied: {detail}",
+        _READS: _describe_reads(detail),
         _NEEDS_RELOAD: f"{detail}: not applied; {_RELOAD_MODULE} applies it",
         _NOT_DEFINED: f"added, but not defined: {detail}; {_RELOAD_MODULE} defines it",
     }.get(kind)
@@ -3698,8 +4052,29 @@ def _restart_target(cells, frame):
     closure = None
     if code.co_freevars:
         held = dict(zip(cells.__code__.co_freevars, cells.__closure__)) if cells else {}
-        closure = tuple(held[name] for name in code.co_freevars)
+        if any(name not in held for name in code.co_freevars):
+            code = _remapped_restart(definition, held, frame)
+        closure = tuple(held[name] for name in code.co_freevars) or None
     return types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
+
+
+def _remapped_restart(definition, held, frame):
+    """The code to call again when the new code needs free variables that
+    the failed closure (its cells ``held``) lacks: remapped, with the
+    holders of the function that failed, or found from the failed frame's
+    callers."""
+    remap = definition.remap
+    shape = tuple(sorted(held))
+    template = remap.templates.get(shape) if remap is not None else None
+    if template is None:
+        return frame.f_code
+    cells = tuple(held[name] for name in shape)
+    for fn in list(definition.functions):
+        if fn.__code__.co_freevars == shape and fn.__closure__ is not None and all(
+                a is b for a, b in zip(fn.__closure__, cells)) and fn in remap.holders:
+            return remap.bind(template, remap.holders[fn])
+    names = [n for n in definition.code.co_freevars if n not in held]
+    return remap.bind(template, remap.find(names, cells, near=frame))
 
 
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
@@ -3878,6 +4253,15 @@ def _track(fn):
         definition.functions.add(fn)
         if definition.code is None:
             definition.code = fn.__code__
+        elif fn.__code__ is not definition.code:
+            # made by a frame that still runs the enclosing function's old
+            # code: it runs the current code too
+            remap = definition.remap
+            if remap is not None and fn.__code__.co_freevars in remap.templates:
+                remap.holders[fn] = remap.find(
+                    [n for n in definition.code.co_freevars if n not in fn.__code__.co_freevars],
+                    fn.__closure__ or (), near=sys._getframe(0))
+            definition.update(fn)
     return fn
 
 
