@@ -3,6 +3,7 @@ and which parameters get a saved copy."""
 
 import ast
 import os
+import sys
 import textwrap
 import types
 import warnings
@@ -598,3 +599,59 @@ def test_stubs_written_after_the_start_are_wrapped(tmp_path, monkeypatch):
     for fn in (stubs.Service.start, stubs.Service.stop, stubs.later):
         assert hr._PROPAGATE in fn.__code__.co_names, fn
     assert stubs.Service().stop() == 1
+
+
+@pytest.mark.parametrize("source, reads, kept", [
+    # read, written through nonlocal (the statement goes), deleted
+    ("def f():\n    nonlocal y\n    y = y + 1\n    return y\n", 3, None),
+    ("def f():\n    nonlocal x, y\n    x = y\n", 1, ["x"]),
+    # a nested function reads it through the holder too...
+    ("def f():\n    def g():\n        return y\n    return g()\n", 1, None),
+    # ...unless it binds its own y
+    ("def f():\n    def g(y):\n        return y\n    return g(1)\n", 0, None),
+    ("def f():\n    def g():\n        y = 2\n        return y\n    return g()\n", 0, None),
+    # a comprehension's own y is not the enclosing one
+    ("def f():\n    return [y for y in range(3)]\n", 0, None),
+    ("def f():\n    return [x + y for x in range(3)]\n", 1, None),
+])
+def test_free_variables_read_through_holders(source, reads, kept):
+    """The rewrite that lets a closure made before a fix read a variable of
+    the enclosing function that it does not have a cell for."""
+    tree = ast.parse(source)
+    fn = tree.body[0]
+    scopes = {}
+    hr._analyze(fn, scopes)
+    hr._read_through(fn, ["y"], scopes)
+    holder = hr._free_placeholder("y")
+    through = [n for n in ast.walk(fn) if isinstance(n, ast.Attribute)
+               and isinstance(n.value, ast.Constant) and n.value.value == holder]
+    nonlocals = [n.names for n in ast.walk(fn) if isinstance(n, ast.Nonlocal)]
+    assert len(through) == reads
+    assert nonlocals == ([kept] if kept else [])
+
+
+def test_code_reading_through_a_holder_runs_against_its_frame():
+    """Bound to a frame, the holder reads the variable's current value, and
+    ``nonlocal`` writes reach the frame."""
+    tree = ast.parse("def bump():\n    nonlocal count\n    count += 1\n    return count\n")
+    fn = tree.body[0]
+    scopes = {}
+    hr._analyze(fn, scopes)
+    hr._read_through(fn, ["count"], scopes)
+    module = compile(tree, "<test>", "exec")
+    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+
+    def enclosing():
+        count = 10
+        frame = sys._getframe()
+        bump = types.FunctionType(hr._bind_free(code, {"count": hr._Free(
+            "count", "test", frame=frame)}), {})
+        first = bump()
+        count += 5
+        return first, bump(), count
+
+    assert enclosing() == (11, 17, 17)
+    gone = types.FunctionType(hr._bind_free(code, {"count": hr._Free(
+        "count", None, missing="count is gone")}), {})
+    with pytest.raises(NameError, match="count is gone"):
+        gone()
