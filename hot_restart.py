@@ -1202,6 +1202,7 @@ class _Registry:
         with self.lock:
             self._note_origins(path, code, key[0], version)
             fn.__code__ = new
+            _carry_runtime(fn.__globals__)
             definition.code = new
             definition.functions.add(fn)
             definition.defaults = version.index[key][1]
@@ -4275,9 +4276,24 @@ def _super(owner, obj):
                           f"restart the program to use super() here")
 
 
-builtins.__dict__.update({_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
-                          _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
-                          _COUNTER: _Counter, _SUPER: _super, _TRACK: _track})
+#: What instrumented code calls, by the names it uses.  They live in
+#: builtins; a ``__main__`` module with instrumented code holds them too
+#: (:func:`_carry_runtime`).
+_RUNTIME = {_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
+            _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
+            _COUNTER: _Counter, _SUPER: _super, _TRACK: _track}
+builtins.__dict__.update(_RUNTIME)
+
+
+def _carry_runtime(namespace):
+    """Put the names instrumented code calls into the globals of the
+    ``__main__`` module.  A function of ``__main__`` sent to another process
+    by value (cloudpickle: Ray, Dask, joblib's loky) takes the globals it
+    uses along, and these by reference: unpickling it imports hot_restart
+    there, so its code runs as it would without hot-restart, instead of
+    failing with a NameError in a process that never imported it."""
+    if namespace.get("__name__") == "__main__" and namespace.get(_PROPAGATE) is not _propagate:
+        namespace.update(_RUNTIME)
 
 
 ###############################################################################
@@ -4755,6 +4771,7 @@ def _run_script(script, args, options, active):
         code = _registry.version(path).module
         state = _registry.files[path]
         state.module_wrapped, state.namespace = True, vars(main_module)
+        _carry_runtime(vars(main_module))
     else:
         with open(path, "rb") as f:
             code = compile(f.read(), path, "exec", dont_inherit=True)
@@ -4786,6 +4803,7 @@ def _run_module(module, args, options, active):
     sys.path[0] = os.getcwd()
     if active:
         install_import_hook(_project_roots(os.getcwd()), options["wrap"], options["no-wrap"])
+        _carry_runtime(vars(sys.modules["__main__"]))
     runpy._run_module_as_main(module, alter_argv=True)
 
 
