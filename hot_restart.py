@@ -2353,6 +2353,7 @@ class _Stops:
         # (id of an exception, its type, id of the frame that catches it, that
         # frame's instruction): see _caught_above
         self.caught = (None, None, None, None)
+        self.recursion = None  # see _outermost_of_recursion
         self.warned_no_terminal = False
         self.terminal_override = False
 
@@ -2384,12 +2385,24 @@ def _raise_site(exc):
 def _outermost_of_recursion(exc, frame):
     """A RecursionError stops at the first call of the runaway function,
     where there is room for the debugger and a restart makes sense."""
-    code, outermost, f = frame.f_code, frame, frame.f_back
-    while f is not None:
-        if f.f_code is code:
-            outermost = f
-        f = f.f_back
-    return outermost is frame
+    code = frame.f_code
+    memo = _stops.recursion  # (exception, {code: its outermost frame})
+    if memo is None or memo[0] is not exc:
+        memo = _stops.recursion = (exc, {})
+    outermost = memo[1].get(code)
+    if outermost is None:
+        # found once per exception and function: asked again at each of
+        # the thousands of levels it unwinds, the walk would be quadratic
+        outermost, f = frame, frame.f_back
+        while f is not None:
+            if f.f_code is code:
+                outermost = f
+            f = f.f_back
+        memo[1][code] = outermost
+    if outermost is frame:
+        _stops.recursion = None
+        return True
+    return False
 
 
 # Would a caller catch it?  The callers' frames are asked, innermost first,
