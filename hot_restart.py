@@ -140,8 +140,8 @@ _AGAIN = "@hot_restart.again"
 _AGAIN_ASYNC = "@hot_restart.again_async"
 _AGAIN_GEN = "@hot_restart.again_gen"
 _AGAIN_AGEN = "@hot_restart.again_agen"
-_COUNTER = "@hot_restart.Counter"
 _COUNT = "@hot_restart.count"
+_DELEGATED = "@hot_restart.delegated"
 _VALUE = "@hot_restart.value"
 _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
@@ -617,10 +617,9 @@ def _instrument(fn, plan):
     entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
              for p, s in saved.items()]
     if plan.generator:
-        entry.append(at_entry(ast.Assign, targets=[at_entry.name(_COUNT, _STORE)],
-                              value=at_entry(ast.Call, func=at_entry.name(_COUNTER), args=[],
-                                             keywords=[])))
-        _count_yields(body)
+        counters = [_COUNT] + [_DELEGATED] * _count_yields(body)
+        entry.append(at_entry(ast.Assign, targets=[at_entry.name(n, _STORE) for n in counters],
+                              value=at_entry(ast.Constant, value=0)))
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
         at_def(ast.If, test=at_def(ast.Call, func=at_def.name(_PROPAGATE), args=[], keywords=[]),
                body=[at_def(ast.Raise, exc=None, cause=None)], orelse=[])])
@@ -652,7 +651,7 @@ def _generator_again(at, cells, is_async):
     values already handed out.  ``return (yield from again_gen(...))``, or
     for an async generator ``async for v in again_agen(...): yield v``."""
     call = at(ast.Call, func=at.name(_AGAIN_AGEN if is_async else _AGAIN_GEN),
-              args=[cells, at.name(_COUNT)], keywords=[])
+              args=[cells], keywords=[])
     if not is_async:
         return at(ast.Return, value=at(ast.YieldFrom, value=call))
     return at(ast.AsyncFor, target=at.name(_VALUE, _STORE), iter=call, orelse=[],
@@ -660,9 +659,36 @@ def _generator_again(at, cells, is_async):
 
 
 def _count_yields(body):
-    """Make every yield of a generator's own scope count the values it hands
-    out: ``yield x`` becomes ``yield count.tick(x)`` and ``yield from it``
-    becomes ``yield from count.each(it)``."""
+    """Make a generator count, in two local integers, what a restart needs to
+    skip the values it already handed out (see :class:`_Replay`): its own
+    yields, counted as each value is handed out (``yield x`` becomes
+    ``yield (count := count + 1) and x``), and the ``yield from`` it
+    finished (``delegated += 1`` after the statement, or a tuple around an
+    expression).  Delegation stays native: ``send``, ``throw`` and ``close``
+    reach the inner iterator, at no cost per value.  Returns whether there
+    is a ``yield from``."""
+    finished = set()  # yield-froms counted by a statement after them
+    delegates = False
+    stack = [body]
+    while stack:
+        statements = stack.pop()
+        for i in range(len(statements) - 1, -1, -1):
+            stmt = statements[i]
+            if type(stmt) in _DEFS:
+                continue
+            value = getattr(stmt, "value", None)
+            if isinstance(value, ast.YieldFrom) and isinstance(
+                    stmt, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)):
+                finished.add(value)
+                if not isinstance(stmt, ast.Return):  # nothing runs after it
+                    at = _Maker(stmt.end_lineno, stmt.col_offset)
+                    statements.insert(i + 1, at(ast.AugAssign, target=at.name(_DELEGATED, _STORE),
+                                                op=ast.Add(), value=at(ast.Constant, value=1)))
+            for field in ("body", "orelse", "finalbody"):
+                if getattr(stmt, field, None):
+                    stack.append(getattr(stmt, field))
+            for clause in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
+                stack.append(clause.body)
     stack = list(body)
     while stack:
         node = stack.pop()
@@ -673,23 +699,30 @@ def _count_yields(body):
                         child, _FUNCS + (ast.Lambda, ast.ClassDef)):
                     continue
                 stack.append(child)
-                replacement = _counted(child)
+                if isinstance(child, ast.YieldFrom):
+                    delegates = True
+                replacement = _counted(child, child in finished)
                 if replacement is not child:
                     if isinstance(value, list):
                         value[i] = replacement
                     else:
                         setattr(node, field, replacement)
+    return delegates
 
 
-def _counted(node):
-    at = _Maker(node.lineno, node.col_offset) if hasattr(node, "lineno") else None
+def _counted(node, finished):
     if isinstance(node, ast.Yield):
-        node.value = at(ast.Call, func=at(ast.Attribute, value=at.name(_COUNT), attr="tick",
-                                          ctx=_LOAD),
-                        args=[node.value or at(ast.Constant, value=None)], keywords=[])
-    if isinstance(node, ast.YieldFrom):
-        node.value = at(ast.Call, func=at(ast.Attribute, value=at.name(_COUNT), attr="each",
-                                          ctx=_LOAD), args=[node.value], keywords=[])
+        at = _Maker(node.lineno, node.col_offset)
+        tick = at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
+            ast.BinOp, left=at.name(_COUNT), op=ast.Add(), right=at(ast.Constant, value=1)))
+        node.value = at(ast.BoolOp, op=ast.And(),
+                        values=[tick, node.value or at(ast.Constant, value=None)])
+    elif isinstance(node, ast.YieldFrom) and not finished:
+        at = _Maker(node.lineno, node.col_offset)
+        tick = at(ast.NamedExpr, target=at.name(_DELEGATED, _STORE), value=at(
+            ast.BinOp, left=at.name(_DELEGATED), op=ast.Add(), right=at(ast.Constant, value=1)))
+        return at(ast.Subscript, value=at(ast.Tuple, elts=[node, tick], ctx=_LOAD),
+                  slice=at(ast.Constant, value=0), ctx=_LOAD)
     return node
 
 
@@ -2349,6 +2382,7 @@ class _Stops:
         self.control_flow = set()
         self.let_go = {}       # id -> the last few exceptions the user let propagate
         self.prompt_arguments = {}  # failed frame -> {parameter: value typed at the prompt}
+        self.replays = {}  # failed generator frame -> its counts, for the restart to skip
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         # (id of an exception, its type, id of the frame that catches it, that
         # frame's instruction): see _caught_above
@@ -4030,7 +4064,10 @@ def _propagate():
     exc = sys.exc_info()[1]
     frame = sys._getframe(1)
     if type(exc) is _Retry:  # restart here, or let it unwind further
-        return exc.target is not frame
+        if exc.target is not frame:
+            return True
+        _note_generator_counts(frame, exc)
+        return False
     definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, frame, definition)
     if reason is not None:
@@ -4051,9 +4088,21 @@ def _propagate():
             if len(_stops.let_go) >= 8:
                 _stops.let_go.clear()
             _stops.let_go[id(exc)] = exc
+        else:
+            _note_generator_counts(frame, exc)
         return propagates
     finally:
         del frame, exc
+
+
+def _note_generator_counts(frame, exc):
+    """For a generator about to restart: what it handed out, read while the
+    exception still tells where it failed."""
+    if frame.f_code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
+        _stops.replays[frame] = _failed_counts(frame, exc)
+
+
+_CO_GENERATOR, _CO_ASYNC_GENERATOR = 0x20, 0x200
 
 
 def _restart_target(cells, frame):
@@ -4186,75 +4235,126 @@ async def _again_async(cells):
                 raise
 
 
-class _Counter:
-    """How many values an instrumented generator has handed out, so that its
-    restart can skip them."""
+class _Replay:
+    """Which values of a restarted generator the consumer already has.
 
-    __slots__ = ("n",)
+    A failed generator leaves two counts (see :func:`_count_yields`): its
+    own yields and the ``yield from`` it finished.  The new generator runs
+    from the start, and each value it hands out is classified by its counts
+    after it: values from before the failed one's counts were reached, and
+    the own yield that reached them, were handed out already and are
+    skipped; the first value past them goes to the consumer, and so does
+    everything after it.  (Values of a ``yield from`` that was under way
+    when the generator failed are not counted: they are handed out again.)
+    """
 
-    def __init__(self):
-        self.n = 0
+    def __init__(self, own, delegated):
+        self.target = (own, delegated)
+        self.before = (0, 0)
 
-    def tick(self, value):
-        """Count ``value`` as handed out (it is, once computed) and pass it on."""
-        self.n += 1
-        return value
-
-    def each(self, iterable):
-        """``yield from iterable``, counting: values, send, throw and close
-        all reach the inner iterator as they would.  The value being handed
-        out is held in ``pending`` only until it is yielded, so that, as with
-        native delegation, this frame keeps no value alive while suspended."""
-        inner = iter(iterable)
-        pending = []
-        try:
-            pending.append(next(inner))
-        except StopIteration as stop:
-            return stop.value
-        while True:
-            self.n += 1
-            try:
-                sent = yield pending.pop()
-            except GeneratorExit:
-                close = getattr(inner, "close", None)
-                if close is not None:
-                    close()
-                raise
-            except BaseException as exc:
-                throw = getattr(inner, "throw", None)
-                if throw is None:
-                    raise
-                try:
-                    pending.append(throw(exc))
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    pending.append(next(inner) if sent is None else inner.send(sent))
-                except StopIteration as stop:
-                    return stop.value
+    def skips(self, generator):
+        """After ``generator`` (the new one) handed out a value: does the
+        consumer have it already?"""
+        now = _generator_counts(generator)
+        own_yield, self.before = now[0] > self.before[0], now
+        (own, delegated), target = now, self.target
+        if now == target:
+            return own_yield
+        return own <= target[0] and delegated <= target[1]
 
 
-def _again_gen(cells, count):
+def _generator_counts(generator):
+    frame = getattr(generator, "gi_frame", None) or getattr(generator, "ag_frame", None)
+    return _frame_counts(frame) if frame is not None else (0, 0)
+
+
+def _frame_counts(frame):
+    values = frame.f_locals
+    return (values.get(_COUNT, 0), values.get(_DELEGATED, 0))
+
+
+def _failed_counts(frame, exc):
+    """The counts of a failed generator's frame, as its restart must replay
+    past them: its own yields not counting one whose value was still being
+    computed when it failed (the count goes up before the value)."""
+    own, delegated = _frame_counts(frame)
+    tb = exc.__traceback__ if exc is not None else None
+    while tb is not None and tb.tb_frame is not frame:
+        tb = tb.tb_next
+    lasti = tb.tb_lasti if tb is not None else frame.f_lasti
+    ticked = None
+    for ins in dis.get_instructions(frame.f_code):
+        if ins.offset > lasti:
+            break
+        names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+        if ins.opname.startswith("STORE_FAST") and _COUNT in names:
+            ticked = ins.offset
+        elif ins.opname == "YIELD_VALUE":
+            ticked = None
+    if ticked is not None and own > 0 and _counted_before(frame.f_code, ticked):
+        own -= 1
+    return own, delegated
+
+
+def _counted_before(code, offset):
+    """Is the store at ``offset`` a count going up before a value (not the
+    count set to 0 at entry)?"""
+    previous = None
+    for ins in dis.get_instructions(code):
+        if ins.offset == offset:
+            return previous is not None and previous.opname in ("COPY", "DUP_TOP")
+        previous = ins
+    return False
+
+
+def _again_gen(cells):
     """A failed generator, restarted: a new one from the current code with the
-    same arguments, past the ``count.n`` values the consumer already has."""
-    generator = _call_again(cells, sys._getframe(1))
-    for _ in range(count.n):
+    same arguments, past the values the consumer already has (:class:`_Replay`)."""
+    frame = sys._getframe(1)
+    replay = _Replay(*_stops.replays.pop(frame, None) or _failed_counts(frame, None))
+    generator = _call_again(cells, frame)
+    del frame
+    try:
+        value = next(generator)
+        while replay.skips(generator):
+            value = next(generator)
+    except StopIteration as stop:
+        return stop.value
+    # the first value the consumer does not have: handed out as delegation
+    # would, then the rest delegated natively
+    while True:
         try:
-            next(generator)
+            sent = yield value
+        except GeneratorExit:
+            generator.close()
+            raise
+        except BaseException as exc:
+            try:
+                value = generator.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        if sent is None:
+            return (yield from generator)
+        try:
+            value = generator.send(sent)
         except StopIteration as stop:
             return stop.value
-    return (yield from generator)
 
 
-async def _again_agen(cells, count):
+async def _again_agen(cells):
     """The same as :func:`_again_gen`, for async generators."""
-    generator = _call_again(cells, sys._getframe(1))
-    for _ in range(count.n):
-        try:
-            await generator.__anext__()
-        except StopAsyncIteration:
-            return
+    frame = sys._getframe(1)
+    replay = _Replay(*_stops.replays.pop(frame, None) or _failed_counts(frame, None))
+    generator = _call_again(cells, frame)
+    del frame
+    try:
+        value = await generator.__anext__()
+        while replay.skips(generator):
+            value = await generator.__anext__()
+    except StopAsyncIteration:
+        return
+    yield value
     async for value in generator:
         yield value
 
@@ -4294,7 +4394,7 @@ def _super(owner, obj):
 #: (:func:`_carry_runtime`).
 _RUNTIME = {_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
             _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
-            _COUNTER: _Counter, _SUPER: _super, _TRACK: _track}
+            _SUPER: _super, _TRACK: _track}
 builtins.__dict__.update(_RUNTIME)
 
 
