@@ -677,8 +677,13 @@ def _count_yields(body):
             if type(stmt) in _DEFS:
                 continue
             value = getattr(stmt, "value", None)
+            if isinstance(value, ast.Yield) and isinstance(stmt, _VALUE_STATEMENTS):
+                finished.add(value)  # counted by a statement before it: fewer instructions
+                at = _Maker(stmt.lineno, stmt.col_offset)
+                statements.insert(i, at(ast.AugAssign, target=at.name(_COUNT, _STORE),
+                                        op=ast.Add(), value=at(ast.Constant, value=1)))
             if isinstance(value, ast.YieldFrom) and isinstance(
-                    stmt, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)):
+                    stmt, _VALUE_STATEMENTS):
                 finished.add(value)
                 if not isinstance(stmt, ast.Return):  # nothing runs after it
                     at = _Maker(stmt.end_lineno, stmt.col_offset)
@@ -710,8 +715,11 @@ def _count_yields(body):
     return delegates
 
 
+_VALUE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
+
+
 def _counted(node, finished):
-    if isinstance(node, ast.Yield):
+    if isinstance(node, ast.Yield) and not finished:
         at = _Maker(node.lineno, node.col_offset)
         tick = at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
             ast.BinOp, left=at.name(_COUNT), op=ast.Add(), right=at(ast.Constant, value=1)))
@@ -890,13 +898,16 @@ _POSITIONLESS = {"NOP", "RESUME", "RETURN_VALUE", "RETURN_CONST"}
 
 
 def _statement_positions(code):
-    """The positions of ``code``'s instructions, but those of :data:`_POSITIONLESS`
-    and the constant loaded for a return."""
+    """The positions of ``code``'s instructions, but those of :data:`_POSITIONLESS`,
+    the constant loaded for a return, and local variables' loads (3.13 fuses
+    one with a store before it, which the instrumentation may add: a
+    generator's count)."""
     instructions = list(dis.get_instructions(code))
     found = set()
     for ins, after in zip(instructions, instructions[1:] + [None]):
-        if ins.opname in _POSITIONLESS or (ins.opname == "LOAD_CONST" and after is not None
-                                           and after.opname == "RETURN_VALUE"):
+        if ins.opname in _POSITIONLESS or ins.opname.startswith("LOAD_FAST") or (
+                ins.opname == "LOAD_CONST" and after is not None
+                and after.opname == "RETURN_VALUE"):
             continue
         found.add(tuple(ins.positions))
     return found
@@ -4282,29 +4293,21 @@ def _failed_counts(frame, exc):
     while tb is not None and tb.tb_frame is not frame:
         tb = tb.tb_next
     lasti = tb.tb_lasti if tb is not None else frame.f_lasti
-    ticked = None
+    ticked, previous = False, []
     for ins in dis.get_instructions(frame.f_code):
         if ins.offset > lasti:
             break
         names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
         if ins.opname.startswith("STORE_FAST") and _COUNT in names:
-            ticked = ins.offset
+            # count := count + 1 (a copy between), or count += 1; not count = 0
+            ops = [p.opname for p in previous if p.opname not in ("COPY", "DUP_TOP")]
+            ticked = bool(ops) and ops[-1] in ("BINARY_OP", "BINARY_ADD", "INPLACE_ADD")
         elif ins.opname == "YIELD_VALUE":
-            ticked = None
-    if ticked is not None and own > 0 and _counted_before(frame.f_code, ticked):
+            ticked = False
+        previous = (previous + [ins])[-3:]
+    if ticked and own > 0:
         own -= 1
     return own, delegated
-
-
-def _counted_before(code, offset):
-    """Is the store at ``offset`` a count going up before a value (not the
-    count set to 0 at entry)?"""
-    previous = None
-    for ins in dis.get_instructions(code):
-        if ins.offset == offset:
-            return previous is not None and previous.opname in ("COPY", "DUP_TOP")
-        previous = ins
-    return False
 
 
 def _again_gen(cells):

@@ -1,7 +1,7 @@
 """Speed of instrumented code, as ratios against the same program run plain.
 
 Runs pyperformance's benchmark scripts (richards, deltablue, raytrace, go,
-hexiom, chaos, float, nbody) plain and with every function wrapped
+hexiom, chaos, float, nbody, generators) plain and with every function wrapped
 (``wrap_module()`` on the benchmark module before its main block), in
 alternating fresh processes, and prints each wrapped/plain ratio of the best
 times and their geometric mean.  It also times ``wrap_module()`` itself on
@@ -33,7 +33,17 @@ ENTRIES = {
     "chaos": lambda m: _chaos(m),
     "float": lambda m: m.benchmark(m.POINTS),
     "nbody": lambda m: m.bench_nbody(1, m.DEFAULT_REFERENCE, m.DEFAULT_ITERATIONS),
+    "generators": lambda m: _generators(m),
 }
+
+
+def _generators(m):
+    # the traversal that bench_generators times, of the tree it builds once
+    tree = getattr(m, "_bench_tree", None)
+    if tree is None:
+        tree = m._bench_tree = m.tree(range(100000))
+    for _ in tree:
+        pass
 
 
 def _chaos(m):
