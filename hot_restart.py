@@ -141,7 +141,6 @@ _AGAIN_ASYNC = "@hot_restart.again_async"
 _AGAIN_GEN = "@hot_restart.again_gen"
 _AGAIN_AGEN = "@hot_restart.again_agen"
 _COUNT = "@hot_restart.count"
-_DELEGATED = "@hot_restart.delegated"
 _VALUE = "@hot_restart.value"
 _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
@@ -617,8 +616,8 @@ def _instrument(fn, plan):
     entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
              for p, s in saved.items()]
     if plan.generator:
-        counters = [_COUNT] + [_DELEGATED] * _count_yields(body)
-        entry.append(at_entry(ast.Assign, targets=[at_entry.name(n, _STORE) for n in counters],
+        _count_yields(body)
+        entry.append(at_entry(ast.Assign, targets=[at_entry.name(_COUNT, _STORE)],
                               value=at_entry(ast.Constant, value=0)))
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
         at_def(ast.If, test=at_def(ast.Call, func=at_def.name(_PROPAGATE), args=[], keywords=[]),
@@ -659,16 +658,16 @@ def _generator_again(at, cells, is_async):
 
 
 def _count_yields(body):
-    """Make a generator count, in two local integers, what a restart needs to
+    """Make a generator count, in one local integer, what a restart needs to
     skip the values it already handed out (see :class:`_Replay`): its own
-    yields, counted as each value is handed out (``yield x`` becomes
-    ``yield (count := count + 1) and x``), and the ``yield from`` it
-    finished (``delegated += 1`` after the statement, or a tuple around an
-    expression).  Delegation stays native: ``send``, ``throw`` and ``close``
-    reach the inner iterator, at no cost per value.  Returns whether there
-    is a ``yield from``."""
-    finished = set()  # yield-froms counted by a statement after them
-    delegates = False
+    yields, 1 each, counted as the value is handed out (``count += 1``
+    before a yield statement, ``yield (count := count + 1) and x`` inside an
+    expression), and the ``yield from`` it finished, :data:`_DELEGATION`
+    each (a statement after it, or a tuple around an expression).
+    Delegation stays native: ``send``, ``throw`` and ``close`` reach the
+    inner iterator, at no cost per value.  (One local, not two: on 3.13
+    every local of a generator costs at each call.)"""
+    finished = set()  # yields counted by a statement next to them
     stack = [body]
     while stack:
         statements = stack.pop()
@@ -687,8 +686,9 @@ def _count_yields(body):
                 finished.add(value)
                 if not isinstance(stmt, ast.Return):  # nothing runs after it
                     at = _Maker(stmt.end_lineno, stmt.col_offset)
-                    statements.insert(i + 1, at(ast.AugAssign, target=at.name(_DELEGATED, _STORE),
-                                                op=ast.Add(), value=at(ast.Constant, value=1)))
+                    statements.insert(i + 1, at(ast.AugAssign, target=at.name(_COUNT, _STORE),
+                                                op=ast.Add(),
+                                                value=at(ast.Constant, value=_DELEGATION)))
             for field in ("body", "orelse", "finalbody"):
                 if getattr(stmt, field, None):
                     stack.append(getattr(stmt, field))
@@ -704,16 +704,17 @@ def _count_yields(body):
                         child, _FUNCS + (ast.Lambda, ast.ClassDef)):
                     continue
                 stack.append(child)
-                if isinstance(child, ast.YieldFrom):
-                    delegates = True
                 replacement = _counted(child, child in finished)
                 if replacement is not child:
                     if isinstance(value, list):
                         value[i] = replacement
                     else:
                         setattr(node, field, replacement)
-    return delegates
 
+
+#: What a finished ``yield from`` adds to a generator's count (an own yield
+#: adds 1): the restart tells them apart by the constant
+_DELEGATION = 2
 
 _VALUE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 
@@ -727,8 +728,9 @@ def _counted(node, finished):
                         values=[tick, node.value or at(ast.Constant, value=None)])
     elif isinstance(node, ast.YieldFrom) and not finished:
         at = _Maker(node.lineno, node.col_offset)
-        tick = at(ast.NamedExpr, target=at.name(_DELEGATED, _STORE), value=at(
-            ast.BinOp, left=at.name(_DELEGATED), op=ast.Add(), right=at(ast.Constant, value=1)))
+        tick = at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
+            ast.BinOp, left=at.name(_COUNT), op=ast.Add(),
+            right=at(ast.Constant, value=_DELEGATION)))
         return at(ast.Subscript, value=at(ast.Tuple, elts=[node, tick], ctx=_LOAD),
                   slice=at(ast.Constant, value=0), ctx=_LOAD)
     return node
@@ -4077,7 +4079,7 @@ def _propagate():
     if type(exc) is _Retry:  # restart here, or let it unwind further
         if exc.target is not frame:
             return True
-        _note_generator_counts(frame, exc)
+        _note_generator_count(frame, exc)
         return False
     definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, frame, definition)
@@ -4100,17 +4102,17 @@ def _propagate():
                 _stops.let_go.clear()
             _stops.let_go[id(exc)] = exc
         else:
-            _note_generator_counts(frame, exc)
+            _note_generator_count(frame, exc)
         return propagates
     finally:
         del frame, exc
 
 
-def _note_generator_counts(frame, exc):
+def _note_generator_count(frame, exc):
     """For a generator about to restart: what it handed out, read while the
     exception still tells where it failed."""
     if frame.f_code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
-        _stops.replays[frame] = _failed_counts(frame, exc)
+        _stops.replays[frame] = _failed_count(frame, exc)
 
 
 _CO_GENERATOR, _CO_ASYNC_GENERATOR = 0x20, 0x200
@@ -4249,46 +4251,35 @@ async def _again_async(cells):
 class _Replay:
     """Which values of a restarted generator the consumer already has.
 
-    A failed generator leaves two counts (see :func:`_count_yields`): its
-    own yields and the ``yield from`` it finished.  The new generator runs
-    from the start, and each value it hands out is classified by its counts
-    after it: values from before the failed one's counts were reached, and
-    the own yield that reached them, were handed out already and are
-    skipped; the first value past them goes to the consumer, and so does
-    everything after it.  (Values of a ``yield from`` that was under way
-    when the generator failed are not counted: they are handed out again.)
+    A failed generator leaves its count (see :func:`_count_yields`): it goes
+    up before each own yield hands out its value, and after each ``yield
+    from`` finishes.  The new generator runs from the start, and each value
+    it hands out is judged by its count then: below the failed one's, the
+    consumer has it; equal, the consumer has it if it is the own yield that
+    reached that count (and not a value of a ``yield from`` begun after
+    it); above, it is new, and so is everything after it.  (Values of a
+    ``yield from`` that was under way when the generator failed are not
+    counted: they are handed out again.)
     """
 
-    def __init__(self, own, delegated):
-        self.target = (own, delegated)
-        self.before = (0, 0)
+    def __init__(self, count):
+        self.count = count
 
     def skips(self, generator):
         """After ``generator`` (the new one) handed out a value: does the
         consumer have it already?"""
-        now = _generator_counts(generator)
-        own_yield, self.before = now[0] > self.before[0], now
-        (own, delegated), target = now, self.target
-        if now == target:
-            return own_yield
-        return own <= target[0] and delegated <= target[1]
+        frame = getattr(generator, "gi_frame", None) or getattr(generator, "ag_frame", None)
+        now = frame.f_locals.get(_COUNT, 0) if frame is not None else 0
+        if now != self.count:
+            return now < self.count
+        return getattr(generator, "gi_yieldfrom", None) is None  # an own yield
 
 
-def _generator_counts(generator):
-    frame = getattr(generator, "gi_frame", None) or getattr(generator, "ag_frame", None)
-    return _frame_counts(frame) if frame is not None else (0, 0)
-
-
-def _frame_counts(frame):
-    values = frame.f_locals
-    return (values.get(_COUNT, 0), values.get(_DELEGATED, 0))
-
-
-def _failed_counts(frame, exc):
-    """The counts of a failed generator's frame, as its restart must replay
-    past them: its own yields not counting one whose value was still being
-    computed when it failed (the count goes up before the value)."""
-    own, delegated = _frame_counts(frame)
+def _failed_count(frame, exc):
+    """The count of a failed generator's frame, as its restart must replay
+    past it, without an own yield whose value was still being computed when
+    it failed (the count goes up before the value)."""
+    count = frame.f_locals.get(_COUNT, 0)
     tb = exc.__traceback__ if exc is not None else None
     while tb is not None and tb.tb_frame is not frame:
         tb = tb.tb_next
@@ -4299,22 +4290,23 @@ def _failed_counts(frame, exc):
             break
         names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
         if ins.opname.startswith("STORE_FAST") and _COUNT in names:
-            # count := count + 1 (a copy between), or count += 1; not count = 0
-            ops = [p.opname for p in previous if p.opname not in ("COPY", "DUP_TOP")]
-            ticked = bool(ops) and ops[-1] in ("BINARY_OP", "BINARY_ADD", "INPLACE_ADD")
+            # count := count + 1, or count += 1 (not a yield from's + 2, not = 0)
+            loads = [p for p in previous if p.opname not in ("COPY", "DUP_TOP")]
+            ticked = len(loads) >= 2 and loads[-2].opname == "LOAD_CONST" \
+                and loads[-2].argval == 1 \
+                and loads[-1].opname in ("BINARY_OP", "BINARY_ADD", "INPLACE_ADD")
         elif ins.opname == "YIELD_VALUE":
             ticked = False
-        previous = (previous + [ins])[-3:]
-    if ticked and own > 0:
-        own -= 1
-    return own, delegated
+        previous = (previous + [ins])[-4:]
+    return count - 1 if ticked and count > 0 else count
 
 
 def _again_gen(cells):
     """A failed generator, restarted: a new one from the current code with the
     same arguments, past the values the consumer already has (:class:`_Replay`)."""
     frame = sys._getframe(1)
-    replay = _Replay(*_stops.replays.pop(frame, None) or _failed_counts(frame, None))
+    count = _stops.replays.pop(frame, None)
+    replay = _Replay(_failed_count(frame, None) if count is None else count)
     generator = _call_again(cells, frame)
     del frame
     try:
@@ -4348,7 +4340,8 @@ def _again_gen(cells):
 async def _again_agen(cells):
     """The same as :func:`_again_gen`, for async generators."""
     frame = sys._getframe(1)
-    replay = _Replay(*_stops.replays.pop(frame, None) or _failed_counts(frame, None))
+    count = _stops.replays.pop(frame, None)
+    replay = _Replay(_failed_count(frame, None) if count is None else count)
     generator = _call_again(cells, frame)
     del frame
     try:
