@@ -668,11 +668,12 @@ def _count_yields(body):
     inner iterator, at no cost per value.  (One local, not two: on 3.13
     every local of a generator costs at each call.)"""
     finished = set()  # yields counted by a statement next to them
-    stack = [body]
+    stack = [(body, True)]  # a body, and whether nothing runs after it
     while stack:
-        statements = stack.pop()
+        statements, tail = stack.pop()
         for i in range(len(statements) - 1, -1, -1):
             stmt = statements[i]
+            last = tail and i == len(statements) - 1
             if type(stmt) in _DEFS:
                 continue
             value = getattr(stmt, "value", None)
@@ -681,19 +682,19 @@ def _count_yields(body):
                 at = _Maker(stmt.lineno, stmt.col_offset)
                 statements.insert(i, at(ast.AugAssign, target=at.name(_COUNT, _STORE),
                                         op=ast.Add(), value=at(ast.Constant, value=1)))
-            if isinstance(value, ast.YieldFrom) and isinstance(
-                    stmt, _VALUE_STATEMENTS):
+            if isinstance(value, ast.YieldFrom) and isinstance(stmt, _VALUE_STATEMENTS):
                 finished.add(value)
-                if not isinstance(stmt, ast.Return):  # nothing runs after it
+                # not counted where nothing runs after it, so nothing can fail
+                if not isinstance(stmt, ast.Return) and not (last and isinstance(stmt, ast.Expr)):
                     at = _Maker(stmt.end_lineno, stmt.col_offset)
                     statements.insert(i + 1, at(ast.AugAssign, target=at.name(_COUNT, _STORE),
                                                 op=ast.Add(),
                                                 value=at(ast.Constant, value=_DELEGATION)))
             for field in ("body", "orelse", "finalbody"):
                 if getattr(stmt, field, None):
-                    stack.append(getattr(stmt, field))
+                    stack.append((getattr(stmt, field), last and isinstance(stmt, ast.If)))
             for clause in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
-                stack.append(clause.body)
+                stack.append((clause.body, False))
     stack = list(body)
     while stack:
         node = stack.pop()
