@@ -4263,8 +4263,13 @@ class _Replay:
     counted: they are handed out again.)
     """
 
-    def __init__(self, count):
-        self.count = count
+    def __init__(self, frame):
+        """For the generator that failed at ``frame``."""
+        failed = _stops.replays.pop(frame, None) or _failed_count(frame, None)
+        self.count, delegating = failed
+        if delegating:
+            _output.say(f"hot-restart: {_code_qualname(frame.f_code)}() failed in a yield from; "
+                        f"the values that iterator had handed out are handed out again")
 
     def skips(self, generator):
         """After ``generator`` (the new one) handed out a value: does the
@@ -4279,16 +4284,19 @@ class _Replay:
 def _failed_count(frame, exc):
     """The count of a failed generator's frame, as its restart must replay
     past it, without an own yield whose value was still being computed when
-    it failed (the count goes up before the value)."""
+    it failed (the count goes up before the value); and whether it failed
+    in a ``yield from`` (whose values so far are not counted)."""
     count = frame.f_locals.get(_COUNT, 0)
     tb = exc.__traceback__ if exc is not None else None
     while tb is not None and tb.tb_frame is not frame:
         tb = tb.tb_next
     lasti = tb.tb_lasti if tb is not None else frame.f_lasti
-    ticked, previous = False, []
+    ticked, previous, delegating = False, [], False
     for ins in dis.get_instructions(frame.f_code):
         if ins.offset > lasti:
             break
+        delegating = ins.offset == lasti and ins.opname in (
+            "SEND", "YIELD_FROM", "END_SEND", "CLEANUP_THROW")
         names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
         if ins.opname.startswith("STORE_FAST") and _COUNT in names:
             # count := count + 1, or count += 1 (not a yield from's + 2, not = 0)
@@ -4299,15 +4307,14 @@ def _failed_count(frame, exc):
         elif ins.opname == "YIELD_VALUE":
             ticked = False
         previous = (previous + [ins])[-4:]
-    return count - 1 if ticked and count > 0 else count
+    return (count - 1 if ticked and count > 0 else count), delegating
 
 
 def _again_gen(cells):
     """A failed generator, restarted: a new one from the current code with the
     same arguments, past the values the consumer already has (:class:`_Replay`)."""
     frame = sys._getframe(1)
-    count = _stops.replays.pop(frame, None)
-    replay = _Replay(_failed_count(frame, None) if count is None else count)
+    replay = _Replay(frame)
     generator = _call_again(cells, frame)
     del frame
     try:
@@ -4341,8 +4348,7 @@ def _again_gen(cells):
 async def _again_agen(cells):
     """The same as :func:`_again_gen`, for async generators."""
     frame = sys._getframe(1)
-    count = _stops.replays.pop(frame, None)
-    replay = _Replay(_failed_count(frame, None) if count is None else count)
+    replay = _Replay(frame)
     generator = _call_again(cells, frame)
     del frame
     try:
