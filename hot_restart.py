@@ -4295,8 +4295,8 @@ def _failed_count(frame, exc):
     for ins in dis.get_instructions(frame.f_code):
         if ins.offset > lasti:
             break
-        delegating = ins.offset == lasti and ins.opname in (
-            "SEND", "YIELD_FROM", "END_SEND", "CLEANUP_THROW")
+        # the instruction at lasti (3.12 may point into its inline cache)
+        delegating = ins.opname in ("SEND", "YIELD_FROM", "END_SEND", "CLEANUP_THROW")
         names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
         if ins.opname.startswith("STORE_FAST") and _COUNT in names:
             # count := count + 1, or count += 1 (not a yield from's + 2, not = 0)
