@@ -1738,9 +1738,9 @@ def _plan_changed(found, key, definition, parsed, lines, flags):
     node, ancestors = parsed
     path = found.state.path
     old = definition.code
-    code, extra = _compile_unit(key, node, ancestors, flags, path, True,
-                                old.co_freevars if old is not None else (),
-                                found.state.prepare, lines)
+    code, _ = _compile_unit(key, node, ancestors, flags, path, True,
+                            old.co_freevars if old is not None else (),
+                            found.state.prepare, lines)
     if code is None:  # it needs variables the running closures lack: see _plan_remap
         code, _ = _compile_unit(key, node, ancestors, flags, path, True, None,
                                 found.state.prepare, lines)
