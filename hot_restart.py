@@ -16,11 +16,13 @@ The module reads top to bottom in dependency order:
 
 1. Settings, errors, and the one output channel
 2. Finding definitions: walking a parsed file, scopes, outlines, positions
-3. Instrumentation: the handler put around each function body
+3. Instrumentation: the handler put around each function body, and the
+   count a generator keeps for its restart
 4. The registry: files, their compiled versions (and their cache on disk),
    wrapped definitions and the code objects that run them
 5. Reload: what changed in a file (parsing only the edited statements), as
-   typed events; the surrogate module; putting new code in place; the report
+   typed events; the surrogate module; putting new code in place (closures
+   that lack a variable the fix uses read it through a holder); the report
 6. Deciding whether to stop: would a caller catch the exception?  One small
    catcher object per kind (except clauses, context managers, the runtime's
    iteration and attribute protocols, C functions, catch-alls, asyncio
