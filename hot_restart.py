@@ -681,17 +681,13 @@ def _count_yields(body):
             value = getattr(stmt, "value", None)
             if isinstance(value, ast.Yield) and isinstance(stmt, _VALUE_STATEMENTS):
                 finished.add(value)  # counted by a statement before it: fewer instructions
-                at = _Maker(stmt.lineno, stmt.col_offset)
-                statements.insert(i, at(ast.AugAssign, target=at.name(_COUNT, _STORE),
-                                        op=ast.Add(), value=at(ast.Constant, value=1)))
+                statements.insert(i, _tick(_Maker(stmt.lineno, stmt.col_offset), 1))
             if isinstance(value, ast.YieldFrom) and isinstance(stmt, _VALUE_STATEMENTS):
                 finished.add(value)
                 # not counted where nothing runs after it, so nothing can fail
                 if not isinstance(stmt, ast.Return) and not (last and isinstance(stmt, ast.Expr)):
-                    at = _Maker(stmt.end_lineno, stmt.col_offset)
-                    statements.insert(i + 1, at(ast.AugAssign, target=at.name(_COUNT, _STORE),
-                                                op=ast.Add(),
-                                                value=at(ast.Constant, value=_DELEGATION)))
+                    statements.insert(i + 1, _tick(_Maker(stmt.end_lineno, stmt.col_offset),
+                                                   _DELEGATION))
             for field in ("body", "orelse", "finalbody"):
                 if getattr(stmt, field, None):
                     stack.append((getattr(stmt, field), last and isinstance(stmt, ast.If)))
@@ -722,21 +718,27 @@ _DELEGATION = 2
 _VALUE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 
 
+def _tick(at, amount, expression=False):
+    """``count += amount``, or as an expression ``(count := count + amount)``."""
+    if not expression:
+        return at(ast.AugAssign, target=at.name(_COUNT, _STORE), op=ast.Add(),
+                  value=at(ast.Constant, value=amount))
+    return at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
+        ast.BinOp, left=at.name(_COUNT), op=ast.Add(), right=at(ast.Constant, value=amount)))
+
+
 def _counted(node, finished):
-    if isinstance(node, ast.Yield) and not finished:
-        at = _Maker(node.lineno, node.col_offset)
-        tick = at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
-            ast.BinOp, left=at.name(_COUNT), op=ast.Add(), right=at(ast.Constant, value=1)))
-        node.value = at(ast.BoolOp, op=ast.And(),
-                        values=[tick, node.value or at(ast.Constant, value=None)])
-    elif isinstance(node, ast.YieldFrom) and not finished:
-        at = _Maker(node.lineno, node.col_offset)
-        tick = at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
-            ast.BinOp, left=at.name(_COUNT), op=ast.Add(),
-            right=at(ast.Constant, value=_DELEGATION)))
-        return at(ast.Subscript, value=at(ast.Tuple, elts=[node, tick], ctx=_LOAD),
-                  slice=at(ast.Constant, value=0), ctx=_LOAD)
-    return node
+    """A yield that no statement beside it counts, counted inside its expression."""
+    if finished or not isinstance(node, (ast.Yield, ast.YieldFrom)):
+        return node
+    at = _Maker(node.lineno, node.col_offset)
+    if isinstance(node, ast.Yield):
+        node.value = at(ast.BoolOp, op=ast.And(), values=[
+            _tick(at, 1, expression=True), node.value or at(ast.Constant, value=None)])
+        return node
+    return at(ast.Subscript, value=at(ast.Tuple, elts=[
+        node, _tick(at, _DELEGATION, expression=True)], ctx=_LOAD),
+        slice=at(ast.Constant, value=0), ctx=_LOAD)
 
 
 def _rewrite_super(body, fn, owner):
@@ -1814,7 +1816,7 @@ def _plan_remap(found, definition, code, node, ancestors, lines, flags):
     remap = _Remap(definition, parent)
     previous = definition.remap.holders if definition.remap is not None else {}
     for free, fns in groups.items():
-        through = [n for n in code.co_freevars if n not in free and n != "__class__"]
+        through = _missing_free(code, free)
         template, extra = _compile_unit(definition.key, node, ancestors, flags,
                                         definition.path, True, free, found.state.prepare,
                                         lines, through)
@@ -1827,6 +1829,12 @@ def _plan_remap(found, definition, code, node, ancestors, lines, flags):
             remap.holders[fn] = remap.find(through, fn.__closure__ or (), fn,
                                            previous=previous.get(fn))
     return remap
+
+
+def _missing_free(code, free):
+    """The free variables of ``code`` that a closure with ``free`` lacks and
+    that a holder can give (``__class__`` is rewritten instead)."""
+    return [n for n in code.co_freevars if n not in free and n != "__class__"]
 
 
 class _Free:
@@ -2013,12 +2021,15 @@ def _enclosing_frame(remap, cells, fn, near):
         if made(frame, fn is not None):
             return frame
         frame = frame.f_back
+    return next((f for f in _every_frame() if made(f, True)), None)
+
+
+def _every_frame():
+    """The frames of every thread's stack, innermost first."""
     for frame in sys._current_frames().values():
         while frame is not None:
-            if made(frame, True):
-                return frame
+            yield frame
             frame = frame.f_back
-    return None
 
 
 def _code_qualname(code):
@@ -2398,7 +2409,9 @@ class _Stops:
         self.control_flow = set()
         self.let_go = {}       # id -> the last few exceptions the user let propagate
         self.prompt_arguments = {}  # failed frame -> {parameter: value typed at the prompt}
-        self.replays = {}  # failed generator frame -> its counts, for the restart to skip
+        # failed generator frame -> (its count, whether it failed in a yield
+        # from), read while the exception said where: see _Replay
+        self.replays = {}
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         # (id of an exception, its type, id of the frame that catches it, that
         # frame's instruction): see _caught_above
@@ -2528,21 +2541,18 @@ class _FutureWork(_Catcher):
         future = getattr(frame.f_locals.get("self"), "future", None)
         if future is None:
             return _CRASH
-        for top in sys._current_frames().values():
-            f = top
-            while f is not None:
-                code = f.f_code
-                if os.path.basename(code.co_filename) == "_base.py" and code.co_name in (
-                        "result", "exception", "as_completed", "wait"):
-                    owner = f.f_locals.get("self")
-                    if code.co_name == "result" and owner is future:
-                        verdict, _ = _above(etype, f)
-                        return _CRASH if verdict is False else verdict
-                    if code.co_name == "exception" and owner is future:
-                        return True  # returned, not raised
-                    if future in (f.f_locals.get("fs") or ()):
-                        return None
-                f = f.f_back
+        for f in _every_frame():
+            code = f.f_code
+            if os.path.basename(code.co_filename) == "_base.py" and code.co_name in (
+                    "result", "exception", "as_completed", "wait"):
+                owner = f.f_locals.get("self")
+                if code.co_name == "result" and owner is future:
+                    verdict, _ = _above(etype, f)
+                    return _CRASH if verdict is False else verdict
+                if code.co_name == "exception" and owner is future:
+                    return True  # returned, not raised
+                if future in (f.f_locals.get("fs") or ()):
+                    return None
         return True
 
 
@@ -4152,8 +4162,8 @@ def _remapped_restart(definition, held, frame):
         if fn.__code__.co_freevars == shape and fn.__closure__ is not None and all(
                 a is b for a, b in zip(fn.__closure__, cells)) and fn in remap.holders:
             return remap.bind(template, remap.holders[fn])
-    names = [n for n in definition.code.co_freevars if n not in held]
-    return remap.bind(template, remap.find(names, cells, near=frame))
+    return remap.bind(template, remap.find(_missing_free(definition.code, held), cells,
+                                            near=frame))
 
 
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
@@ -4378,7 +4388,7 @@ def _track(fn):
             remap = definition.remap
             if remap is not None and fn.__code__.co_freevars in remap.templates:
                 remap.holders[fn] = remap.find(
-                    [n for n in definition.code.co_freevars if n not in fn.__code__.co_freevars],
+                    _missing_free(definition.code, fn.__code__.co_freevars),
                     fn.__closure__ or (), near=sys._getframe(0))
             definition.update(fn)
     return fn
