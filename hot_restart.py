@@ -617,8 +617,7 @@ def _instrument(fn, plan):
     saved = {p: _SAVED + _mangle(p, plan.class_name) for p in plan.saved}
     entry = [at_entry(ast.Assign, targets=[at_entry.name(s, _STORE)], value=at_entry.name(p))
              for p, s in saved.items()]
-    if plan.generator:
-        _count_yields(body)
+    if plan.generator and _count_yields(body):
         entry.append(at_entry(ast.Assign, targets=[at_entry.name(_COUNT, _STORE)],
                               value=at_entry(ast.Constant, value=0)))
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
@@ -660,84 +659,133 @@ def _generator_again(at, cells, is_async):
 
 
 def _count_yields(body):
-    """Make a generator count, in one local integer, what a restart needs to
-    skip the values it already handed out (see :class:`_Replay`): its own
-    yields, 1 each, counted as the value is handed out (``count += 1``
-    before a yield statement, ``yield (count := count + 1) and x`` inside an
-    expression), and the ``yield from`` it finished, :data:`_DELEGATION`
-    each (a statement after it, or a tuple around an expression).
-    Delegation stays native: ``send``, ``throw`` and ``close`` reach the
-    inner iterator, at no cost per value.  (One local, not two: on 3.13
-    every local of a generator costs at each call.)"""
-    finished = set()  # yields counted by a statement next to them
-    stack = [(body, True)]  # a body, and whether nothing runs after it
-    while stack:
-        statements, tail = stack.pop()
-        for i in range(len(statements) - 1, -1, -1):
-            stmt = statements[i]
-            last = tail and i == len(statements) - 1
-            if type(stmt) in _DEFS:
-                continue
-            value = getattr(stmt, "value", None)
-            if isinstance(value, ast.Yield) and isinstance(stmt, _VALUE_STATEMENTS):
-                finished.add(value)  # counted by a statement before it: fewer instructions
-                statements.insert(i, _tick(_Maker(stmt.lineno, stmt.col_offset), 1))
-            if isinstance(value, ast.YieldFrom) and isinstance(stmt, _VALUE_STATEMENTS):
-                finished.add(value)
-                # not counted where nothing runs after it, so nothing can fail
-                if not isinstance(stmt, ast.Return) and not (last and isinstance(stmt, ast.Expr)):
-                    statements.insert(i + 1, _tick(_Maker(stmt.end_lineno, stmt.col_offset),
-                                                   _DELEGATION))
-            for field in ("body", "orelse", "finalbody"):
-                if getattr(stmt, field, None):
-                    stack.append((getattr(stmt, field), last and isinstance(stmt, ast.If)))
-            for clause in [*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
-                stack.append((clause.body, False))
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        for field, value in ast.iter_fields(node):
-            items = value if isinstance(value, list) else [value]
-            for i, child in enumerate(items):
-                if not isinstance(child, ast.AST) or isinstance(
-                        child, _FUNCS + (ast.Lambda, ast.ClassDef)):
-                    continue
-                stack.append(child)
-                replacement = _counted(child, child in finished)
-                if replacement is not child:
-                    if isinstance(value, list):
-                        value[i] = replacement
-                    else:
-                        setattr(node, field, replacement)
+    """Make a generator keep, in one local, how far it got, for a restart to
+    skip the values it already handed out (see :class:`_Replay`).  The count
+    goes up before each own yield hands out its value and after each ``yield
+    from`` finishes (not where nothing runs after it), and never goes down.
+    Where it can, the count is a constant: a yield statement outside any
+    loop, and before any yield that is not such a statement, stores its
+    number in the source (``count = 3`` before ``yield x``, ``count = 2``
+    after ``yield from it``: two instructions).  The other yields add 1
+    (``count += 1``; ``(count := count + 1) and x`` inside an expression),
+    after ``count = 0`` at entry.  Delegation stays native: ``send``,
+    ``throw`` and ``close`` reach the inner iterator, at no cost per value.
+    (One local: on 3.13 every local of a generator costs at each call.)
+    Returns whether the entry must bind the count to 0."""
+    numbered, adding = 0, False
+    for site in _yield_sites(body):
+        node, statements, stmt = site.node, site.statements, site.statement
+        if statements is None:  # inside an expression
+            adding = True
+            site.replace(_counted(node))
+            continue
+        own = isinstance(node, ast.Yield)
+        if not own and (isinstance(stmt, ast.Return) or site.tail):
+            continue  # nothing runs after it, so nothing can fail there
+        at = _Maker(stmt.lineno, stmt.col_offset) if own \
+            else _Maker(stmt.end_lineno, stmt.col_offset)
+        adding = adding or site.in_loop
+        numbered += not adding
+        tick = _tick(at, None if adding else numbered)
+        statements.insert(statements.index(stmt) + (not own), tick)
+    return adding
 
 
-#: What a finished ``yield from`` adds to a generator's count (an own yield
-#: adds 1): the restart tells them apart by the constant
-_DELEGATION = 2
+class _YieldSite:
+    """A yield of a generator's own scope: the node, the statement whose
+    value it is (in its list of ``statements``) or None inside an
+    expression, whether it is in a loop, whether nothing runs after it, and
+    how to put another node in its place."""
 
+    __slots__ = ("node", "statements", "statement", "in_loop", "tail", "replace")
+
+    def __init__(self, node, statements, statement, in_loop, tail, replace):
+        self.node, self.statements, self.statement = node, statements, statement
+        self.in_loop, self.tail, self.replace = in_loop, tail, replace
+
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_YIELDS = (ast.Yield, ast.YieldFrom)
 _VALUE_STATEMENTS = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return)
 
 
-def _tick(at, amount, expression=False):
-    """``count += amount``, or as an expression ``(count := count + amount)``."""
+def _yield_sites(body):
+    """The :class:`_YieldSite` of each yield in ``body``, in source order
+    (which, outside loops, is the order they run in)."""
+    sites = []
+
+    def expression(parent, field, in_loop):
+        stack = [(parent, field)]
+        while stack:
+            node, name = stack.pop()
+            value = getattr(node, name)
+            for i, child in (enumerate(value) if isinstance(value, list) else [(None, value)]):
+                if not isinstance(child, ast.AST) or isinstance(child, _FUNCS + (
+                        ast.Lambda, ast.ClassDef)):
+                    continue
+                stack.extend((child, f) for f in reversed(child._fields))
+                if isinstance(child, _YIELDS):
+                    sites.append(_YieldSite(child, None, None, in_loop, False,
+                                            _replacer(node, name, i)))
+
+    def statements(stmts, in_loop, tail):
+        for i, stmt in enumerate(stmts):
+            last = tail and i == len(stmts) - 1
+            if type(stmt) in _DEFS:
+                continue
+            value = getattr(stmt, "value", None)
+            if isinstance(stmt, _VALUE_STATEMENTS) and isinstance(value, _YIELDS):
+                expression(value, "value", in_loop)
+                sites.append(_YieldSite(value, stmts, stmt, in_loop, last, None))
+                fields = [f for f in stmt._fields if f != "value"]
+            else:
+                fields = stmt._fields
+            for field in fields:
+                child = getattr(stmt, field)
+                if field in ("body", "orelse", "finalbody"):
+                    looping = in_loop or (field == "body" and isinstance(stmt, _LOOPS))
+                    statements(child, looping, last and isinstance(stmt, ast.If))
+                elif field in ("handlers", "cases"):
+                    for clause in child:
+                        for f in clause._fields:
+                            if f != "body":
+                                expression(clause, f, in_loop)
+                        statements(clause.body, in_loop, False)
+                else:
+                    expression(stmt, field, in_loop or isinstance(stmt, ast.While))
+
+    statements(body, False, True)
+    return sites
+
+
+def _replacer(parent, field, index):
+    if index is None:
+        return lambda node: setattr(parent, field, node)
+    return lambda node: getattr(parent, field).__setitem__(index, node)
+
+
+def _tick(at, number=None, expression=False):
+    """``count = number``, or without a number ``count += 1``, or as an
+    expression ``(count := count + 1)``."""
+    if number is not None:
+        return at(ast.Assign, targets=[at.name(_COUNT, _STORE)],
+                  value=at(ast.Constant, value=number))
     if not expression:
         return at(ast.AugAssign, target=at.name(_COUNT, _STORE), op=ast.Add(),
-                  value=at(ast.Constant, value=amount))
+                  value=at(ast.Constant, value=1))
     return at(ast.NamedExpr, target=at.name(_COUNT, _STORE), value=at(
-        ast.BinOp, left=at.name(_COUNT), op=ast.Add(), right=at(ast.Constant, value=amount)))
+        ast.BinOp, left=at.name(_COUNT), op=ast.Add(), right=at(ast.Constant, value=1)))
 
 
-def _counted(node, finished):
-    """A yield that no statement beside it counts, counted inside its expression."""
-    if finished or not isinstance(node, (ast.Yield, ast.YieldFrom)):
-        return node
+def _counted(node):
+    """A yield inside an expression, counted there."""
     at = _Maker(node.lineno, node.col_offset)
     if isinstance(node, ast.Yield):
         node.value = at(ast.BoolOp, op=ast.And(), values=[
-            _tick(at, 1, expression=True), node.value or at(ast.Constant, value=None)])
+            _tick(at, expression=True), node.value or at(ast.Constant, value=None)])
         return node
     return at(ast.Subscript, value=at(ast.Tuple, elts=[
-        node, _tick(at, _DELEGATION, expression=True)], ctx=_LOAD),
+        node, _tick(at, expression=True)], ctx=_LOAD),
         slice=at(ast.Constant, value=0), ctx=_LOAD)
 
 
@@ -4295,31 +4343,34 @@ class _Replay:
 
 def _failed_count(frame, exc):
     """The count of a failed generator's frame, as its restart must replay
-    past it, without an own yield whose value was still being computed when
-    it failed (the count goes up before the value); and whether it failed
-    in a ``yield from`` (whose values so far are not counted)."""
+    past it, and whether it failed in a ``yield from`` (whose values so far
+    are not counted).  If it failed between an own yield's count and the
+    yield (its value was being computed), the consumer never had that
+    value: the count is then taken as half a step below, so that the value
+    with that count is handed out again and none before it is."""
     count = frame.f_locals.get(_COUNT, 0)
     tb = exc.__traceback__ if exc is not None else None
     while tb is not None and tb.tb_frame is not frame:
         tb = tb.tb_next
     lasti = tb.tb_lasti if tb is not None else frame.f_lasti
-    ticked, previous, delegating = False, [], False
+    # in the code's order: was the count stored, with no own yield since,
+    # up to where it failed; and does an own yield come next after it?
+    stored, delegating, previous = False, False, None
     for ins in dis.get_instructions(frame.f_code):
-        if ins.offset > lasti:
-            break
-        # the instruction at lasti (3.12 may point into its inline cache)
-        delegating = ins.opname in ("SEND", "YIELD_FROM", "END_SEND", "CLEANUP_THROW")
         names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
-        if ins.opname.startswith("STORE_FAST") and _COUNT in names:
-            # count := count + 1, or count += 1 (not a yield from's + 2, not = 0)
-            loads = [p for p in previous if p.opname not in ("COPY", "DUP_TOP")]
-            ticked = len(loads) >= 2 and loads[-2].opname == "LOAD_CONST" \
-                and loads[-2].argval == 1 \
-                and loads[-1].opname in ("BINARY_OP", "BINARY_ADD", "INPLACE_ADD")
-        elif ins.opname == "YIELD_VALUE":
-            ticked = False
-        previous = (previous + [ins])[-4:]
-    return (count - 1 if ticked and count > 0 else count), delegating
+        store = ins.opname.startswith("STORE_FAST") and _COUNT in names
+        # a yield from (or an await) hands values out at a yield after SEND
+        own_yield = ins.opname == "YIELD_VALUE" and previous != "SEND"
+        previous = ins.opname
+        if ins.offset <= lasti:
+            # the instruction at lasti (3.12 may point into its inline cache)
+            delegating = ins.opname in ("SEND", "YIELD_FROM", "END_SEND", "CLEANUP_THROW")
+            stored = store or (stored and not own_yield)
+        elif not stored or store or own_yield:
+            break
+    else:
+        own_yield = False
+    return (count - 0.5 if stored and own_yield else count), delegating
 
 
 def _again_gen(cells):

@@ -655,3 +655,167 @@ def test_code_reading_through_a_holder_runs_against_its_frame():
         "count", None, missing="count is gone")}), {})
     with pytest.raises(NameError, match="count is gone"):
         gone()
+
+
+# Generators that fail once, at the point named ``boom("...")``, and are
+# restarted with the same code: the consumer must get every value exactly
+# once, in order, as in a run that never failed.
+RESTARTED_GENERATORS = [
+    pytest.param('''
+        def gen():
+            yield 1
+            yield 2
+            boom("after two")
+            yield 3
+    ''', id="statements"),
+    pytest.param('''
+        def gen():
+            yield 1
+            yield boom("computing the second", 2)
+            yield 3
+    ''', id="failing-while-computing-a-value"),
+    pytest.param('''
+        def gen():
+            for i in range(5):
+                if i == 3:
+                    boom("in the loop body")
+                yield i
+    ''', id="loop-body"),
+    pytest.param('''
+        def gen():
+            for i in range(5):
+                yield boom("a value in a loop", i) if i == 3 else i
+    ''', id="loop-value"),
+    pytest.param('''
+        def gen():
+            yield "first"
+            i = 0
+            while i < 4:
+                yield i
+                i += 1
+            yield boom("after the loop", "last")
+    ''', id="statement-then-loop-then-statement"),
+    pytest.param('''
+        def gen():
+            yield "start"
+            yield from [1, 2]
+            boom("after a yield from")
+            yield "end"
+    ''', id="after-a-finished-yield-from"),
+    pytest.param('''
+        def sub(n):
+            yield from range(n)
+            yield "sub end"
+
+        def gen():
+            yield from sub(2)
+            yield from sub(3)
+            boom("after two subs")
+            yield "end"
+    ''', id="after-two-sub-generators"),
+    pytest.param('''
+        def sub(n):
+            yield "sub start"
+            yield boom("in a sub-generator", n)
+
+        def gen():
+            yield "start"
+            yield from sub(1)
+            yield "end"
+    ''', id="in-a-sub-generator"),
+    pytest.param('''
+        def gen():
+            x = yield 1
+            print((yield 2), x)
+            y = [(yield 3), (yield 4)]
+            boom("after expression yields")
+            yield y
+    ''', id="yields-in-expressions"),
+    pytest.param('''
+        def gen(flag=False):
+            if flag:
+                yield "not taken"
+            yield 1
+            if not flag:
+                yield from [2, 3]
+            yield boom("after branches", 4)
+    ''', id="branches"),
+    pytest.param('''
+        def gen():
+            try:
+                yield 1
+                boom("before finally")
+            finally:
+                yield 2
+            yield 3
+    ''', id="finally"),
+    pytest.param('''
+        class Tree:
+            def __init__(self, left, value, right):
+                self.left, self.value, self.right = left, value, right
+
+            def __iter__(self):
+                if self.left:
+                    yield from self.left
+                yield self.value if self.value != 5 else boom("deep in the tree", 5)
+                if self.right:
+                    yield from self.right
+
+        def build(values):
+            if not values:
+                return None
+            i = len(values) // 2
+            return Tree(build(values[:i]), values[i], build(values[i + 1:]))
+
+        def gen():
+            yield from build(list(range(10)))
+    ''', id="recursive-tree"),
+    pytest.param('''
+        import asyncio
+
+        async def agen():
+            yield 1
+            await asyncio.sleep(0)
+            yield await asyncio.sleep(0, boom("an awaited value", 2))
+            async for x in asub():
+                yield x
+
+        async def asub():
+            yield 3
+            boom("in an async sub-generator")
+            yield 4
+
+        def gen():
+            async def collect():
+                return [x async for x in agen()]
+            return iter(asyncio.run(collect()))
+    ''', id="async-generators"),
+]
+
+
+@pytest.mark.parametrize("source", RESTARTED_GENERATORS)
+def test_a_restarted_generator_hands_out_each_value_once(source, monkeypatch, tmp_path):
+    path = tmp_path / "gens.py"
+    failed, armed = [], []
+
+    def boom(tag, value=None):  # not in the wrapped module: the generator fails
+        if armed and tag not in failed:
+            failed.append(tag)
+            raise ValueError(tag)
+        return value
+
+    path.write_text(textwrap.dedent(source))
+    namespace = {"__name__": "gens", "boom": boom}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    expected = list(namespace["gen"]())  # boom() is not armed: no failure
+    armed.append(True)
+    module = types.ModuleType("gens")
+    module.__dict__.update(namespace)
+    module.__file__ = str(path)
+    monkeypatch.setitem(sys.modules, "gens", module)
+    hr.wrap_module(module)
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    monkeypatch.setattr(hr, "_caught_above", lambda exc, frame: False)  # pytest would catch it
+    monkeypatch.setattr(hr, "_run_session", lambda session: False)  # as if "c"
+    assert list(namespace["gen"]()) == expected
+    assert failed, "the generator did not fail, so no restart was tested"
