@@ -2559,6 +2559,25 @@ class _CatchAll(_Catcher):
         return _CRASH
 
 
+class _TestCall(_CatchAll):
+    """pytest calling a test function: a crash, unless the test is expected
+    to fail with this exception (``xfail``, as pytest evaluated it for this
+    run; not under ``--runxfail``), which pytest reports as ``xfailed``."""
+
+    __slots__ = ()
+    is_fixed = False
+
+    def catches(self, etype, frame, below):
+        item = frame.f_locals.get("pyfuncitem")
+        skipping = sys.modules.get("_pytest.skipping")
+        if item is None or skipping is None or item.config.getoption("runxfail", False):
+            return _CRASH
+        xfailed = item.stash.get(skipping.xfailed_key, None)
+        if xfailed is None or xfailed.raises is not None and not issubclass(etype, xfailed.raises):
+            return _CRASH
+        return True
+
+
 class _TaskStep(_Catcher):
     """asyncio running one step of a task: the exception goes to whoever
     awaits the task, so the question goes on there (see :func:`_awaiters`)."""
@@ -2734,20 +2753,30 @@ class _Attributes(_Catcher):
 
 
 _CATCH_ALL, _TASK_STEP, _FUTURE_WORK = _CatchAll(), _TaskStep(), _FutureWork()
+_TEST_CALL = _TestCall()
 _ITERATION = _Iteration()
 _LOADING, _NOT_LOADING = _Attributes(True), _Attributes(False)
 
 # Frames of the runtime (and of test runners) that catch everything to
-# report it, and the ones among them that run an asyncio task.
+# report it, and the ones among them that run an asyncio task.  They count
+# only in the standard library, pytest and anyio (its test runner task).
 _CATCH_ALLS = {
     ("python.py", "pytest_pyfunc_call"), ("case.py", "_callTestMethod"),
+    ("fixtures.py", "call_fixture_func"), ("fixtures.py", "_teardown_yield_fixture"),
+    ("_asyncio.py", "_run_tests_and_fixtures"), ("_trio.py", "_run_tests_and_fixtures"),
     ("threading.py", "_bootstrap_inner"), ("threading.py", "run"),
     ("events.py", "_run"), ("tasks.py", "__step"), ("tasks.py", "__step_run_and_handle_result"),
     ("thread.py", "run"), ("process.py", "_process_worker"),
     ("runpy.py", "_run_code"), ("runpy.py", "_run_module_as_main"),
 }
-_TASK_STEPS = {("events.py", "_run"), ("tasks.py", "__step"),
-               ("tasks.py", "__step_run_and_handle_result")}
+_CATCH_ALL_HOMES = (os.sep + "_pytest" + os.sep, os.sep + "anyio" + os.sep)
+# the catch-alls that look further: asyncio's task steps, a thread pool's
+# work item, pytest's call of a test function
+_SPECIAL_CATCH_ALLS = {
+    ("events.py", "_run"): _TASK_STEP, ("tasks.py", "__step"): _TASK_STEP,
+    ("tasks.py", "__step_run_and_handle_result"): _TASK_STEP,
+    ("thread.py", "run"): _FUTURE_WORK, ("python.py", "pytest_pyfunc_call"): _TEST_CALL,
+}
 
 _STDLIB = os.path.dirname(os.__file__)
 
@@ -2914,11 +2943,23 @@ def _evaluate(expr, frame):
     if kind is tuple:
         value = _evaluate(expr[0], frame)
         for name in expr[1:]:
+            if name.startswith("__"):  # self.__lock, in a class: self._Class__lock
+                name = _mangle(name, _enclosing_class(frame.f_code))
             value = getattr(value, name)
         return value
     if kind is list:
         return tuple(_evaluate(item, frame) for item in expr)
     return eval(expr, frame.f_globals, frame.f_locals)
+
+
+def _enclosing_class(code):
+    """The name of the class nearest around ``code``'s function (whose
+    private names it mangles), from its qualified name; None if none."""
+    parts = _code_qualname(code).split(".")
+    for i in range(len(parts) - 2, -1, -1):
+        if "<locals>" not in (parts[i], parts[i + 1]):
+            return parts[i]
+    return None
 
 
 def _global_reference(expr, local):
@@ -3062,10 +3103,9 @@ def _catchers_at(code, lasti):
 
 def _find_catchers(code, lasti):
     where = (os.path.basename(code.co_filename), code.co_name)
-    if where in _CATCH_ALLS and (code.co_filename.startswith(_STDLIB)
-                                 or "_pytest" in code.co_filename):
-        return [_TASK_STEP if where in _TASK_STEPS else _FUTURE_WORK
-                if where == ("thread.py", "run") else _CATCH_ALL]
+    if where in _CATCH_ALLS and (code.co_filename.startswith(_STDLIB) or any(
+            home in code.co_filename for home in _CATCH_ALL_HOMES)):
+        return [_SPECIAL_CATCH_ALLS.get(where, _CATCH_ALL)]
     if code is main.__code__:  # the command line reports what reaches it
         return [_CATCH_ALL]
     op = dis.opname[code.co_code[lasti]] if 0 <= lasti < len(code.co_code) else ""
@@ -3368,6 +3408,7 @@ def _clause(handler, path):
     if not raises:
         return type_expr, "handles", None
     leaves = any(isinstance(n, (ast.Return, ast.Break, ast.Continue))
+                 or isinstance(n, ast.Call) and _called_name(n) in _TEST_ENDING_CALLS
                  for n in _walk_own_scope(handler.body))
     if len(raises) > 1 or handler.body[-1] is not raises[0] or leaves:
         return type_expr, "may raise", None
@@ -3379,6 +3420,16 @@ def _clause(handler, path):
             n.id for n in ast.walk(raised) if isinstance(n, ast.Name)}:
         return type_expr, "may raise", None  # raise error.cause: known once it runs
     return type_expr, "raises", _expression(raised, path)
+
+
+# Calls that end a test without failing it (they raise a test runner's
+# outcome): a handler that makes one may not re-raise what it caught.
+_TEST_ENDING_CALLS = {"skip", "xfail", "skipTest", "importorskip", "exit"}
+
+
+def _called_name(call):
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
 
 def _reference(node):
@@ -5025,6 +5076,11 @@ def _start_plugin(config, options):
     capture = config.pluginmanager.getplugin("capturemanager")
     with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
         terminal = sys.__stdin__ is not None and sys.__stdin__.isatty() or _debuggers.remote()
+        if terminal and _xdist_workers(options):
+            _output.say("hot-restart: the tests run in pytest-xdist's worker processes, which "
+                        "have no terminal, so --hot-restart is off for this run; run "
+                        "without -n to stop on a failure")
+            return
     if not terminal:
         return  # as if the plugin were not there
     config._hot_restart_on = True
@@ -5045,6 +5101,23 @@ def _start_plugin(config, options):
     _stops.terminal_override = True
     if capture is not None:
         _debuggers.guards.append(functools.partial(_capture_suspended, capture))
+
+
+def _xdist_workers(options):
+    """Whether pytest-xdist will run the tests in worker processes."""
+    workers = getattr(options, "numprocesses", None)
+    return bool(workers) or getattr(options, "dist", "no") not in ("no", None)
+
+
+def pytest_exception_interact(node, call, report):
+    """A failing doctest example: said to be reported as usual (doctest
+    itself catches every error of the code it runs, so nothing stops)."""
+    config = node.config
+    if getattr(config, "_hot_restart_on", False) and type(node).__name__ == "DoctestItem":
+        capture = config.pluginmanager.getplugin("capturemanager")
+        with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
+            _output.say(f"\nhot-restart: {node.name} is a doctest, whose examples cannot be "
+                        f"restarted; pytest reports its failure as usual")
 
 
 @contextlib.contextmanager

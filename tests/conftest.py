@@ -7,9 +7,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# tests/scenarios holds programs (and test files) that the scenarios run;
-# they are not tests of this suite.
-collect_ignore_glob = ["scenarios/*"]
+# tests/scenarios holds programs (and test files) that the scenarios run, and
+# tests/plugin_project a project that test_plugin.py runs pytest on; they are
+# not tests of this suite.
+collect_ignore_glob = ["scenarios/*", "plugin_project"]
 
 
 @pytest.fixture(autouse=True)

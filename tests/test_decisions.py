@@ -300,6 +300,60 @@ ROWS = {
             with open(__file__):
                 check(1)
         ''', "check"),
+    "a private context manager of the class, then a caller that handles it": ('''
+        class Timer:
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                pass
+        class Store:
+            def __init__(self):
+                self.__timer = Timer()
+            def put(self, value):
+                with self.__timer:
+                    return check(value)
+        def main():
+            try:
+                Store().put(1)
+            except ValueError:
+                return None
+        ''', None),
+    "a private context manager of the class, and nothing handles it": ('''
+        class Timer:
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                pass
+        class Store:
+            def __init__(self):
+                self.__timer = Timer()
+            def put(self, value):
+                with self.__timer:
+                    return check(value)
+        def main():
+            Store().put(1)
+        ''', "check"),
+    "a handler that skips the test, or re-raises": ('''
+        def load(name):
+            raise ImportError(name)
+        def main():
+            try:
+                load("gdbm")
+            except ImportError:
+                if sys.platform:
+                    pytest.skip("requires gdbm")
+                raise
+        ''', None),
+    "a handler that re-raises, and skips nothing": ('''
+        def load(name):
+            raise ImportError(name)
+        def main():
+            try:
+                load("gdbm")
+            except ImportError:
+                print("no gdbm")
+                raise
+        ''', "load"),
     "a test skipped with skipTest": ('''
         class Skipping(unittest.TestCase):
             def runTest(self):

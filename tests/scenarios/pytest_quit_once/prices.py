@@ -1,0 +1,2 @@
+def total(items):
+    return sum(item["amount"] for item in items)
