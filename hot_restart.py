@@ -1179,7 +1179,8 @@ class _Registry:
 
     ``versions``: the last compiled version of each file.  ``files``: the
     :class:`_FileState` of every file with instrumented code.  ``definitions``:
-    ``{(path, qualname, ordinal): _Definition}``.  ``owner(code)``: every
+    ``{(path, qualname, ordinal): _Definition}``.  ``rests``: see
+    :class:`_Rest`.  ``owner(code)``: every
     instrumented code object, old or current, leads to its definition (by
     identity, for as long as the code lives), so a frame still running old
     code is still recognised.
@@ -1190,6 +1191,9 @@ class _Registry:
         self.files = {}
         self.definitions = {}
         self._owners = {}
+        #: ``{code: _Rest}``: the code that runs what follows a generator's
+        #: last yield (see :func:`_again_gen`), built again at each restart
+        self.rests = weakref.WeakKeyDictionary()
         self.lock = threading.RLock()
 
     def version(self, path, module_globals=None, prepare=None):
@@ -4232,6 +4236,9 @@ _CO_GENERATOR, _CO_ASYNC_GENERATOR = 0x20, 0x200
 
 def _restart_target(cells, frame):
     """The function to call again: the current code, closing over the same cells."""
+    rest = _registry.rests.get(frame.f_code)
+    if rest is not None:  # what follows a generator's last yield, built again
+        return rest.function() or types.FunctionType(frame.f_code, frame.f_globals)
     definition = _registry.owner(frame.f_code)
     if definition is None or definition.code is None:
         code = frame.f_code
@@ -4392,6 +4399,105 @@ class _Replay:
         return getattr(generator, "gi_yieldfrom", None) is None  # an own yield
 
 
+class _Rest:
+    """What follows the last yield of a generator that failed there, as a
+    function of the generator's variables, compiled from the current code:
+    the statements after that yield (a yield directly in the function's
+    body, or in the body of a ``try`` there, whose handlers and ``finally``
+    come along).  A generator whose yields are all such statements (see
+    :func:`_count_yields`) numbers them, so its count says it got past the
+    last one.  Instrumented, and built again from the current code each
+    time it is restarted (:attr:`_Registry.rests`)."""
+
+    __slots__ = ("definition", "names", "name", "globals", "__weakref__")
+
+    def __init__(self, definition, names, globals_):
+        self.definition, self.names, self.globals = definition, names, globals_
+        self.name = definition.qualname.rpartition(".")[2]
+
+    @classmethod
+    def after(cls, frame, count):
+        """The rest of the generator that failed at ``frame`` with ``count``,
+        or None if it did not fail after its last yield, or is a closure."""
+        definition = _registry.owner(frame.f_code)
+        if definition is None or frame.f_code.co_freevars or type(count) is not int \
+                or count < 1 or _numbered_yields(frame.f_code) != count:
+            return None
+        values = frame.f_locals
+        names = [n for n in frame.f_code.co_varnames if n.isidentifier() and n in values]
+        return cls(definition, names, frame.f_globals)
+
+    def arguments(self, frame):
+        values = frame.f_locals
+        return {n: values[n] for n in self.names if n in values}
+
+    def function(self):
+        """The rest, from the current code; None where it has no such rest."""
+        code = self.definition.code
+        tree = _tree_of(code) if code is not None else None
+        node = tree and tree.get((code.co_name, code.co_firstlineno))
+        if not isinstance(node, ast.FunctionDef):
+            return None
+        node = copy.deepcopy(node)
+        body = _after_last_yield(node.body)
+        if body is None:
+            return None
+        node.body, node.decorator_list, node.returns = body, [], None
+        node.args = ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in self.names],
+                                  vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                  defaults=[])
+        owner = _enclosing_class(code)
+        holder = node if owner is None else ast.ClassDef(
+            name=owner, bases=[], keywords=[], body=[node], decorator_list=[])
+        tree = ast.fix_missing_locations(ast.Module(body=[holder], type_ignores=[]))
+        _instrument_tree(tree)
+        module = compile(tree, code.co_filename, "exec", dont_inherit=True)
+        rest = next(c for c in _function_codes(module).values() if c.co_name == node.name)
+        if rest.co_freevars:  # super() in a method: no class cell to give it
+            return None
+        _registry.rests[rest] = self
+        return types.FunctionType(rest, self.globals, node.name)
+
+
+def _numbered_yields(code):
+    """How many yields a generator's code numbers, if it numbers them all
+    (:func:`_count_yields`): the largest number it stores in its count; 0
+    if it adds to the count anywhere."""
+    numbers, previous = [0], None
+    for ins in dis.get_instructions(code):
+        names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+        if ins.opname.startswith("STORE_FAST") and _COUNT in names:
+            if previous is None or previous.opname != "LOAD_CONST" \
+                    or type(previous.argval) is not int or previous.argval == 0:
+                return 0
+            numbers.append(previous.argval)
+        previous = ins
+    return max(numbers)
+
+
+def _after_last_yield(body):
+    """The statements that follow the last yield of a generator's ``body``,
+    where its yields are all numbered statements and the last one stands in
+    the body or in the body of a ``try`` there; else None."""
+    sites = _yield_sites(body)
+    if not sites or any(s.statements is None or s.in_loop for s in sites):
+        return None
+    last = sites[-1]
+    if not isinstance(last.node, ast.Yield) and (
+            isinstance(last.statement, ast.Return) or last.tail):
+        return None  # not numbered: nothing can fail after it
+    statements, stmt = last.statements, last.statement
+    after = statements[statements.index(stmt) + 1:]
+    if statements is body:
+        return after or None
+    for i, outer in enumerate(body):
+        if isinstance(outer, _TRIES) and statements is outer.body:
+            inner = copy.copy(outer)
+            inner.body = after or [ast.copy_location(ast.Pass(), stmt)]
+            return [inner, *body[i + 1:]]
+    return None
+
+
 def _failed_count(frame, exc):
     """The count of a failed generator's frame, as its restart must replay
     past it, and whether it failed in a ``yield from`` (whose values so far
@@ -4426,9 +4532,19 @@ def _failed_count(frame, exc):
 
 def _again_gen(cells):
     """A failed generator, restarted: a new one from the current code with the
-    same arguments, past the values the consumer already has (:class:`_Replay`)."""
+    same arguments, past the values the consumer already has (:class:`_Replay`).
+    One that failed after its last yield (a yield fixture's teardown, a
+    clean-up) runs only what follows that yield again (:class:`_Rest`)."""
     frame = sys._getframe(1)
     replay = _Replay(frame)
+    rest = _Rest.after(frame, replay.count)
+    if rest is not None:
+        function, arguments = rest.function(), rest.arguments(frame)
+        if function is not None:
+            del frame
+            _output.say(f"hot-restart: {rest.name}() failed after its last yield: what "
+                        f"follows that yield runs again, with its variables as they are")
+            return function(**arguments)
     generator = _call_again(cells, frame)
     del frame
     try:

@@ -819,3 +819,46 @@ def test_a_restarted_generator_hands_out_each_value_once(source, monkeypatch, tm
     monkeypatch.setattr(hr, "_run_session", lambda session: False)  # as if "c"
     assert list(namespace["gen"]()) == expected
     assert failed, "the generator did not fail, so no restart was tested"
+
+
+def test_a_generator_that_fails_after_its_last_yield_runs_only_what_follows(
+        monkeypatch, tmp_path):
+    """A yield fixture's teardown failing: continue runs what follows the
+    yield again, with the generator's variables, from the edited code; the
+    code before the yield (the set-up) does not run again."""
+    path = tmp_path / "fixtures.py"
+    source = textwrap.dedent('''
+        events = []
+
+        def connection(name):
+            conn = {"name": name, "open": True}
+            events.append("connect " + name)
+            try:
+                yield conn
+                events.append("commit")
+            finally:
+                events.append("close " + conn["nmae"])
+            events.append("done")
+    ''')
+    path.write_text(source)
+    namespace = {"__name__": "fixtures"}
+    exec(compile(source, str(path), "exec"), namespace)
+    module = types.ModuleType("fixtures")
+    module.__dict__.update(namespace)
+    module.__file__ = str(path)
+    monkeypatch.setitem(sys.modules, "fixtures", module)
+    hr.wrap_module(module)
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    monkeypatch.setattr(hr, "_caught_above", lambda exc, frame: False)
+
+    def fix_and_continue(session):  # the user fixes the typo, then types c
+        path.write_text(source.replace('conn["nmae"]', 'conn["name"]'))
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+        hr.reload()
+        return False
+    monkeypatch.setattr(hr, "_run_session", fix_and_continue)
+    generator = namespace["connection"]("db")
+    assert next(generator) == {"name": "db", "open": True}
+    with pytest.raises(StopIteration):
+        next(generator)
+    assert namespace["events"] == ["connect db", "commit", "commit", "close db", "done"]
