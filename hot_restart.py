@@ -31,9 +31,11 @@ The module reads top to bottom in dependency order:
    for pdb, ipdb, pudb and VS Code (debugpy) with its facts, the choice
    among them, and the session loop
 8. Runtime hooks called by instrumented code: the handler, the restart
+   (a generator's replay past its values, or what follows its last yield)
 9. Public API
 10. Instrumented from birth: the import hook and the command line
-11. pytest plugin: ``pytest --hot-restart``
+11. pytest plugin: ``pytest --hot-restart`` (off without a terminal and under
+    pytest-xdist; a doctest is said to be out of reach)
 """
 
 import ast
