@@ -25,8 +25,9 @@ The module reads top to bottom in dependency order:
    that lack a variable the fix uses read it through a holder); the report
 6. Deciding whether to stop: would a caller catch the exception?  One small
    catcher object per kind (except clauses, context managers, the runtime's
-   iteration and attribute protocols, C functions, catch-alls, asyncio
-   tasks, futures), found per instruction from the source or the bytecode
+   iteration and attribute protocols, C functions, catch-alls of the
+   runtime, of test runners and of servers, asyncio tasks, futures), found
+   per instruction from the source or the bytecode
 7. The debugger: the session every debugger shares, an adapter class each
    for pdb, ipdb, pudb and VS Code (debugpy) with its facts, the choice
    among them, and the session loop
@@ -75,7 +76,7 @@ __all__ = [
     "reload_module", "restart_module", "is_restarting_module",
     "reraise", "exit", "ReloadException", "HotRestartWarning",
     "reload", "RELOAD_ON_CONTINUE", "RELOAD_ALL_ON_CONTINUE", "PRINT_HELP_MESSAGE",
-    "PROPAGATED_EXCEPTIONS", "DEBUGGER", "main", "install_import_hook",
+    "PROPAGATED_EXCEPTIONS", "DEBUGGER", "main", "install_import_hook", "catch_all",
 ]
 
 ###############################################################################
@@ -2473,6 +2474,16 @@ class _Stops:
         self.recursion = None  # see _outermost_of_recursion
         self.warned_no_terminal = False
         self.terminal_override = False
+        self.catch_alls = _DeclaredCatchAlls()
+
+
+class _DeclaredCatchAlls:
+    """The functions declared with :func:`catch_all`: ``on`` and ``off``
+    hold ``(file, first line)`` of their code; ``pending``, dotted names
+    whose module is not imported yet, with the answer for each."""
+
+    def __init__(self):
+        self.on, self.off, self.pending = set(), set(), {}
 
 
 class _StopCaches:
@@ -2763,25 +2774,62 @@ _TEST_CALL = _TestCall()
 _ITERATION = _Iteration()
 _LOADING, _NOT_LOADING = _Attributes(True), _Attributes(False)
 
-# Frames of the runtime (and of test runners) that catch everything to
-# report it, and the ones among them that run an asyncio task.  They count
-# only in the standard library, pytest and anyio (its test runner task).
+class _FlaskDispatch(_Catcher):
+    """Flask dispatching a request (``full_dispatch_request``): a crash,
+    which Flask would answer with a 500, unless it is an HTTP error that
+    Flask answers itself (``abort(404)``) or the app has an error handler
+    for its type."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        app = frame.f_locals["self"]
+        http = sys.modules.get("werkzeug.exceptions")
+        if http is not None and issubclass(etype, http.HTTPException) \
+                and not app.config.get("TRAP_HTTP_EXCEPTIONS"):
+            return True
+        exc_class, code = app._get_exc_class_and_code(etype)
+        blueprints = sys.modules["flask"].request.blueprints
+        for c in (code, None) if code is not None else (None,):
+            for name in (*blueprints, None):
+                handlers = app.error_handler_spec[name][c]
+                if handlers and any(k in handlers for k in exc_class.__mro__):
+                    return True
+        return _CRASH
+
+
+_FLASK_DISPATCH = _FlaskDispatch()
+
+# Frames of the runtime, of test runners and of servers that catch
+# everything to report it and go on (a thread ends, a test fails, a request
+# gets a 500): an exception that reaches one is a crash.  By file and
+# function name, with the package folder the file must be in (None: the
+# standard library), and the catcher that decides (most: _CATCH_ALL; some
+# look further).  hot_restart.catch_all() adds others or switches these off.
 _CATCH_ALLS = {
-    ("python.py", "pytest_pyfunc_call"), ("case.py", "_callTestMethod"),
-    ("fixtures.py", "call_fixture_func"), ("fixtures.py", "_teardown_yield_fixture"),
-    ("_asyncio.py", "_run_tests_and_fixtures"), ("_trio.py", "_run_tests_and_fixtures"),
-    ("threading.py", "_bootstrap_inner"), ("threading.py", "run"),
-    ("events.py", "_run"), ("tasks.py", "__step"), ("tasks.py", "__step_run_and_handle_result"),
-    ("thread.py", "run"), ("process.py", "_process_worker"),
-    ("runpy.py", "_run_code"), ("runpy.py", "_run_module_as_main"),
-}
-_CATCH_ALL_HOMES = (os.sep + "_pytest" + os.sep, os.sep + "anyio" + os.sep)
-# the catch-alls that look further: asyncio's task steps, a thread pool's
-# work item, pytest's call of a test function
-_SPECIAL_CATCH_ALLS = {
-    ("events.py", "_run"): _TASK_STEP, ("tasks.py", "__step"): _TASK_STEP,
-    ("tasks.py", "__step_run_and_handle_result"): _TASK_STEP,
-    ("thread.py", "run"): _FUTURE_WORK, ("python.py", "pytest_pyfunc_call"): _TEST_CALL,
+    ("python.py", "pytest_pyfunc_call"): ("_pytest", _TEST_CALL),
+    ("fixtures.py", "call_fixture_func"): ("_pytest", _CATCH_ALL),
+    ("fixtures.py", "_teardown_yield_fixture"): ("_pytest", _CATCH_ALL),
+    ("case.py", "_callTestMethod"): (None, _CATCH_ALL),
+    ("_asyncio.py", "_run_tests_and_fixtures"): ("anyio", _CATCH_ALL),
+    ("_trio.py", "_run_tests_and_fixtures"): ("anyio", _CATCH_ALL),
+    ("threading.py", "_bootstrap_inner"): (None, _CATCH_ALL),
+    ("threading.py", "run"): (None, _CATCH_ALL),
+    ("events.py", "_run"): (None, _TASK_STEP),
+    ("tasks.py", "__step"): (None, _TASK_STEP),
+    ("tasks.py", "__step_run_and_handle_result"): (None, _TASK_STEP),
+    ("thread.py", "run"): (None, _FUTURE_WORK),
+    ("process.py", "_process_worker"): (None, _CATCH_ALL),
+    ("runpy.py", "_run_code"): (None, _CATCH_ALL),
+    ("runpy.py", "_run_module_as_main"): (None, _CATCH_ALL),
+    # servers: socketserver (http.server too) and wsgiref answer a request
+    # that raised with an error and serve the next; so do Werkzeug's
+    # development server and Flask
+    ("socketserver.py", "_handle_request_noblock"): (None, _CATCH_ALL),
+    ("socketserver.py", "process_request_thread"): (None, _CATCH_ALL),
+    ("handlers.py", "run"): (None, _CATCH_ALL),
+    ("serving.py", "run_wsgi"): ("werkzeug", _CATCH_ALL),
+    ("app.py", "full_dispatch_request"): ("flask", _FLASK_DISPATCH),
 }
 
 _STDLIB = os.path.dirname(os.__file__)
@@ -3107,11 +3155,27 @@ def _catchers_at(code, lasti):
     return found
 
 
-def _find_catchers(code, lasti):
+def _catch_all_of(code):
+    """The catcher of a reporting catch-all that ``code`` is (built in, or
+    declared with :func:`catch_all`), or None."""
+    declared = _declared_catch_alls()
+    key = (code.co_filename, code.co_firstlineno)
+    if key in declared.on:
+        return _CATCH_ALL
+    if key in declared.off:
+        return None
     where = (os.path.basename(code.co_filename), code.co_name)
-    if where in _CATCH_ALLS and (code.co_filename.startswith(_STDLIB) or any(
-            home in code.co_filename for home in _CATCH_ALL_HOMES)):
-        return [_SPECIAL_CATCH_ALLS.get(where, _CATCH_ALL)]
+    home, catcher = _CATCH_ALLS.get(where, (False, None))
+    if home is None and code.co_filename.startswith(_STDLIB) or home and (
+            os.sep + home + os.sep) in code.co_filename:
+        return catcher
+    return None
+
+
+def _find_catchers(code, lasti):
+    catch_all = _catch_all_of(code)
+    if catch_all is not None:
+        return [catch_all]
     if code is main.__code__:  # the command line reports what reaches it
         return [_CATCH_ALL]
     op = dis.opname[code.co_code[lasti]] if 0 <= lasti < len(code.co_code) else ""
@@ -4846,6 +4910,53 @@ def is_restarting_module():
     return _restarting.get()
 
 
+def catch_all(target, reports=True):
+    """Declare that ``target`` catches exceptions only to report them and go
+    on, as a web framework's request handler or a task runner does (an
+    error page, a logged traceback, a task marked failed): an exception
+    that reaches it is then a crash, and the debugger opens where it was
+    raised.  ``target`` is a function or method, or its dotted name
+    (``"package.module.Class.method"``, found once its module is imported).
+    With ``reports=False``, ``target`` is not one: that takes back a
+    declaration, or switches off one that hot-restart knows (see the
+    README's list).  Also ``--catch-all NAME`` and ``--no-catch-all NAME`` on
+    the command line."""
+    declared = _stops.catch_alls
+    if isinstance(target, str):
+        declared.pending[target] = bool(reports)
+    else:
+        code = getattr(getattr(target, "__func__", target), "__code__", None)
+        if code is None:
+            raise TypeError(f"catch_all() takes a function or its dotted name, "
+                            f"not {type(target).__name__}")
+        key = (code.co_filename, code.co_firstlineno)
+        (declared.off if reports else declared.on).discard(key)
+        (declared.on if reports else declared.off).add(key)
+    _caches.catchers.clear()
+    _caches.verdicts.clear()
+
+
+def _declared_catch_alls():
+    """:attr:`_Stops.catch_alls`, with the dotted names whose module is
+    imported by now resolved."""
+    declared = _stops.catch_alls
+    for name, reports in list(declared.pending.items()):
+        module_name, obj = name, None
+        while module_name and obj is None:
+            module_name, _, _ = module_name.rpartition(".")
+            obj = sys.modules.get(module_name)
+        if obj is None:
+            continue
+        try:
+            for part in name[len(module_name) + 1:].split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        del declared.pending[name]
+        catch_all(obj, reports)
+    return declared
+
+
 def reload_module(module_or_name=None):
     """Run a module's source again, in a copy of its namespace.
 
@@ -5004,6 +5115,9 @@ options:
   --wrap PATTERN     also wrap the modules matching PATTERN (fnmatch; repeatable)
   --no-wrap PATTERN  do not wrap the modules matching PATTERN (repeatable)
   --debugger NAME    pdb, ipdb, pudb or pydevd (default: $HOT_RESTART_DEBUGGER, else chosen)
+  --catch-all NAME   the function NAME (package.module.function) catches errors only to
+                     report them: reaching it is a crash (repeatable)
+  --no-catch-all NAME  NAME is not such a function, even if hot-restart knows it as one
   --version          print the version and exit
   -h, --help         print this help and exit
 
@@ -5014,7 +5128,8 @@ HOT_RESTART=0, the program runs exactly as plain python would run it."""
 
 def _parse_command_line(argv):
     """``(options, script or None, module or None, program arguments)``."""
-    options = {"wrap": [], "no-wrap": [], "debugger": None}
+    options = {"wrap": [], "no-wrap": [], "debugger": None, "catch-all": [],
+               "no-catch-all": []}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -5025,7 +5140,7 @@ def _parse_command_line(argv):
             print(f"hot-restart {__version__}")
             raise SystemExit(0)
         name, eq, value = arg.partition("=")
-        if name in ("--wrap", "--no-wrap", "--debugger"):
+        if name in ("--wrap", "--no-wrap", "--debugger", "--catch-all", "--no-catch-all"):
             if not eq:
                 if i + 1 >= len(argv):
                     _usage_error(f"{name} needs a value")
@@ -5059,6 +5174,10 @@ def main(argv=None):
         sys.argv[1:] if argv is None else argv)
     if options["debugger"]:
         DEBUGGER = options["debugger"]
+    for name in options["catch-all"]:
+        catch_all(name)
+    for name in options["no-catch-all"]:
+        catch_all(name, reports=False)
     active = _enabled() and (_has_terminal() or _debuggers.remote())
     try:
         if script is not None:

@@ -79,6 +79,38 @@ async def fetch():
 TEMPLATE = "def run(f):\\n    try:\\n        return f(1)\\n    except %s:\\n        return 0\\n"
 '''
 
+SERVER = '''
+import http.server, socketserver, threading, urllib.request, wsgiref.simple_server
+import hot_restart
+
+def request(port):
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+    except Exception:
+        return b"error"
+
+def serve_one(server):
+    # one request from a client thread, served by this thread
+    client = threading.Thread(target=request, args=(server.server_port,))
+    client.start()
+    server.handle_request()
+    server.server_close()
+    client.join()
+
+class Quiet:
+    def log_message(self, *args):
+        pass
+
+def handled_in(function):
+    try:
+        return function()
+    except Exception:
+        return "500 Internal Server Error"
+
+def broken():
+    return {}["missing"]
+'''
+
 ROWS = {
     # 1. except clauses that contain a raise
     "conditional re-raise, default given": ('''
@@ -354,6 +386,58 @@ ROWS = {
                 print("no gdbm")
                 raise
         ''', "load"),
+    # 2b. servers, which report a request's error and serve the next one
+    "http.server: a request handler that raises": (SERVER + textwrap.dedent('''
+        class Handler(Quiet, http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                broken()
+        def main():
+            socketserver.TCPServer.handle_error = lambda *args: None
+            serve_one(http.server.HTTPServer(("127.0.0.1", 0), Handler))
+        '''), "broken"),
+    "http.server: a request handler that answers its own error": (SERVER + textwrap.dedent('''
+        class Handler(Quiet, http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                try:
+                    broken()
+                except KeyError:
+                    self.send_error(404)
+        def main():
+            serve_one(http.server.HTTPServer(("127.0.0.1", 0), Handler))
+        '''), None),
+    "wsgiref: a WSGI application that raises": (SERVER + textwrap.dedent('''
+        class Handler(Quiet, wsgiref.simple_server.WSGIRequestHandler):
+            pass
+        def app(environ, start_response):
+            broken()
+        def main():
+            wsgiref.simple_server.ServerHandler.log_exception = lambda *args: None
+            serve_one(wsgiref.simple_server.make_server("127.0.0.1", 0, app,
+                                                        handler_class=Handler))
+        '''), "broken"),
+    "a built-in catch-all switched off": (SERVER + textwrap.dedent('''
+        class Handler(Quiet, http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                broken()
+        def main():
+            socketserver.TCPServer.handle_error = lambda *args: None
+            hot_restart.catch_all(socketserver.BaseServer._handle_request_noblock, False)
+            serve_one(http.server.HTTPServer(("127.0.0.1", 0), Handler))
+        '''), None),
+    "an in-house framework's catch-all, not declared": (SERVER + textwrap.dedent('''
+        def main():
+            return handled_in(broken)
+        '''), None),
+    "an in-house framework's catch-all, declared": (SERVER + textwrap.dedent('''
+        def main():
+            hot_restart.catch_all(handled_in)
+            return handled_in(broken)
+        '''), "broken"),
+    "an in-house framework's catch-all, declared by name": (SERVER + textwrap.dedent('''
+        def main():
+            hot_restart.catch_all(__name__ + ".handled_in")
+            return handled_in(broken)
+        '''), "broken"),
     "a test skipped with skipTest": ('''
         class Skipping(unittest.TestCase):
             def runTest(self):

@@ -862,3 +862,12 @@ def test_a_generator_that_fails_after_its_last_yield_runs_only_what_follows(
     with pytest.raises(StopIteration):
         next(generator)
     assert namespace["events"] == ["connect db", "commit", "commit", "close db", "done"]
+
+
+def test_the_command_line_takes_catch_alls():
+    options, script, module, args = hr._parse_command_line(
+        ["--catch-all", "shop.server.handle", "--no-catch-all=socketserver.BaseServer."
+         "_handle_request_noblock", "app.py", "--port", "1"])
+    assert options["catch-all"] == ["shop.server.handle"]
+    assert options["no-catch-all"] == ["socketserver.BaseServer._handle_request_noblock"]
+    assert (script, module, args) == ("app.py", None, ["--port", "1"])

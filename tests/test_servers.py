@@ -1,0 +1,112 @@
+"""Web servers, run as a user runs them: in a terminal, a real server on a
+loopback port, a real HTTP client.  The view that fails stops the server's
+request in the debugger; the fix is loaded on ``c`` and the client's very
+request gets the fixed response; ``q`` lets the framework answer its 500."""
+
+import os
+import socket
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import pexpect
+import pytest
+from conftest import ROOT
+
+FLASK_APP = '''\
+from flask import Flask, abort
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return "total " + str(total([1, 2, 3]))
+
+
+@app.route("/missing")
+def missing():
+    abort(404)
+
+
+@app.route("/ratio")
+def ratio():
+    return str(int("one") / 2)
+
+
+def total(values):
+    return sum(values) / 0
+'''
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(port, path, into):
+    """GET ``path``; puts the status and the body in ``into``."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as r:
+            into.update(status=r.status, body=r.read().decode())
+    except urllib.error.HTTPError as e:
+        into.update(status=e.code, body=e.read().decode())
+
+
+def _save(path, text):
+    path.write_text(text)
+    stat = path.stat()  # an editor's save, at least a tick later
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def _spawn(args, folder):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb", "NO_COLOR": "1",
+           "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "HOT_RESTART_DEBUGGER": "pdb"}
+    for name in ("HOT_RESTART", "FLASK_DEBUG", "FLASK_APP"):
+        env.pop(name, None)
+    return pexpect.spawn(sys.executable, args, cwd=str(folder), env=env, encoding="utf-8",
+                         timeout=60, dimensions=(50, 200))
+
+
+def test_flask_run_stops_in_the_view_and_the_request_gets_the_fix(tmp_path):
+    pytest.importorskip("flask", reason="pip install -r dev-requirements.txt")
+    app = tmp_path / "app.py"
+    app.write_text(FLASK_APP)
+    port = _free_port()
+    server = _spawn(["-m", "hot_restart", "-m", "flask", "--app", "app", "run",
+                     "--port", str(port)], tmp_path)
+    try:
+        server.expect(f"Running on http://127.0.0.1:{port}")
+        # an HTTP error that Flask answers itself is no crash
+        answer = {}
+        _get(port, "/missing", answer)
+        assert answer["status"] == 404
+        # the request that fails waits at the prompt, and gets the fix
+        answer = {}
+        client = threading.Thread(target=_get, args=(port, "/", answer))
+        client.start()
+        server.expect(r"ZeroDivisionError in total\(\): division by zero")
+        server.expect(r"\(Pdb\) ")
+        assert client.is_alive() and not answer, "the request must wait for the fix"
+        _save(app, FLASK_APP.replace("sum(values) / 0", "sum(values) / 2"))
+        server.sendline("c")
+        server.expect(r"> reloaded app.py: total \(changed\)")
+        client.join(60)
+        assert answer == {"status": 200, "body": "total 3.0"}
+        # q: Flask answers with its 500, as it does without hot-restart
+        answer = {}
+        client = threading.Thread(target=_get, args=(port, "/ratio", answer))
+        client.start()
+        server.expect(r"ValueError in ratio\(\)")
+        server.expect(r"\(Pdb\) ")
+        server.sendline("q")
+        client.join(60)
+        assert answer["status"] == 500
+        server.expect(r"Exception on /ratio \[GET\]")
+        server.sendintr()
+        server.expect(pexpect.EOF)
+    finally:
+        server.close(force=True)
