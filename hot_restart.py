@@ -2798,7 +2798,20 @@ class _FlaskDispatch(_Catcher):
         return _CRASH
 
 
-_FLASK_DISPATCH = _FlaskDispatch()
+class _StarletteHandlers(_Catcher):
+    """Starlette (FastAPI) calling an app with its exception handlers
+    (``wrapped_app``): a crash, which its error middleware answers with a
+    500, unless a handler is registered for the type (``HTTPException``
+    always is)."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        handlers = frame.f_locals.get("exception_handlers") or {}
+        return True if any(k in handlers for k in etype.__mro__) else _CRASH
+
+
+_FLASK_DISPATCH, _STARLETTE_HANDLERS = _FlaskDispatch(), _StarletteHandlers()
 
 # Frames of the runtime, of test runners and of servers that catch
 # everything to report it and go on (a thread ends, a test fails, a request
@@ -2824,12 +2837,13 @@ _CATCH_ALLS = {
     ("runpy.py", "_run_module_as_main"): (None, _CATCH_ALL),
     # servers: socketserver (http.server too) and wsgiref answer a request
     # that raised with an error and serve the next; so do Werkzeug's
-    # development server and Flask
+    # development server, Flask and Starlette (FastAPI)
     ("socketserver.py", "_handle_request_noblock"): (None, _CATCH_ALL),
     ("socketserver.py", "process_request_thread"): (None, _CATCH_ALL),
     ("handlers.py", "run"): (None, _CATCH_ALL),
     ("serving.py", "run_wsgi"): ("werkzeug", _CATCH_ALL),
     ("app.py", "full_dispatch_request"): ("flask", _FLASK_DISPATCH),
+    ("_exception_handler.py", "wrapped_app"): ("starlette", _STARLETTE_HANDLERS),
 }
 
 _STDLIB = os.path.dirname(os.__file__)

@@ -80,33 +80,88 @@ def test_flask_run_stops_in_the_view_and_the_request_gets_the_fix(tmp_path):
                      "--port", str(port)], tmp_path)
     try:
         server.expect(f"Running on http://127.0.0.1:{port}")
-        # an HTTP error that Flask answers itself is no crash
-        answer = {}
-        _get(port, "/missing", answer)
-        assert answer["status"] == 404
-        # the request that fails waits at the prompt, and gets the fix
-        answer = {}
-        client = threading.Thread(target=_get, args=(port, "/", answer))
-        client.start()
-        server.expect(r"ZeroDivisionError in total\(\): division by zero")
-        server.expect(r"\(Pdb\) ")
-        assert client.is_alive() and not answer, "the request must wait for the fix"
-        _save(app, FLASK_APP.replace("sum(values) / 0", "sum(values) / 2"))
-        server.sendline("c")
-        server.expect(r"> reloaded app.py: total \(changed\)")
-        client.join(60)
-        assert answer == {"status": 200, "body": "total 3.0"}
-        # q: Flask answers with its 500, as it does without hot-restart
-        answer = {}
-        client = threading.Thread(target=_get, args=(port, "/ratio", answer))
-        client.start()
-        server.expect(r"ValueError in ratio\(\)")
-        server.expect(r"\(Pdb\) ")
-        server.sendline("q")
-        client.join(60)
-        assert answer["status"] == 500
-        server.expect(r"Exception on /ratio \[GET\]")
-        server.sendintr()
-        server.expect(pexpect.EOF)
+        _fixed_and_quit(server, port, app, FLASK_APP, "total 3.0",
+                        r"ZeroDivisionError in total\(\): division by zero",
+                        r"> reloaded app.py: total \(changed\)",
+                        r"Exception on /ratio \[GET\]")
+    finally:
+        server.close(force=True)
+
+
+FASTAPI_APP = '''\
+import asyncio
+
+from fastapi import FastAPI, HTTPException
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    return {"total": await total([1, 2, 3])}
+
+
+@app.get("/missing")
+async def missing():
+    raise HTTPException(status_code=404, detail="no such thing")
+
+
+@app.get("/ratio")
+async def ratio():
+    return {"ratio": int("one") / 2}
+
+
+async def total(values):
+    await asyncio.sleep(0)
+    return sum(values) / 0
+'''
+
+
+def _fixed_and_quit(server, port, app, source, fixed, stop, reloaded, logged):
+    """The scenario both servers go through: a 404 the framework answers
+    itself does not stop; the failing request stops, gets the fix after
+    ``c``; a second failure, with ``q``, gets the framework's 500."""
+    answer = {}
+    _get(port, "/missing", answer)
+    assert answer["status"] == 404
+    answer = {}
+    client = threading.Thread(target=_get, args=(port, "/", answer))
+    client.start()
+    server.expect(stop)
+    server.expect(r"\(Pdb\) ")
+    assert client.is_alive() and not answer, "the request must wait for the fix"
+    _save(app, source.replace("sum(values) / 0", "sum(values) / 2"))
+    server.sendline("c")
+    server.expect(reloaded)
+    client.join(60)
+    assert answer == {"status": 200, "body": fixed}
+    answer = {}
+    client = threading.Thread(target=_get, args=(port, "/ratio", answer))
+    client.start()
+    server.expect(r"ValueError in ratio\(\)")
+    server.expect(r"\(Pdb\) ")
+    server.sendline("q")
+    client.join(60)
+    assert answer["status"] == 500
+    server.expect(logged)
+    server.sendintr()
+    server.expect(pexpect.EOF)
+
+
+def test_uvicorn_stops_in_the_coroutine_and_the_request_gets_the_fix(tmp_path):
+    pytest.importorskip("fastapi", reason="pip install -r dev-requirements.txt")
+    pytest.importorskip("uvicorn", reason="pip install -r dev-requirements.txt")
+    app = tmp_path / "app.py"
+    app.write_text(FASTAPI_APP)
+    port = _free_port()
+    server = _spawn(["-m", "hot_restart", "-m", "uvicorn", "app:app", "--port", str(port),
+                     "--no-use-colors"],
+                    tmp_path)
+    try:
+        server.expect(f"Uvicorn running on http://127.0.0.1:{port}")
+        _fixed_and_quit(server, port, app, FASTAPI_APP, '{"total":3.0}',
+                        r"ZeroDivisionError in total\(\): division by zero",
+                        r"> reloaded app.py: total \(changed\)",
+                        r"Exception in ASGI application")
     finally:
         server.close(force=True)
