@@ -2811,7 +2811,21 @@ class _StarletteHandlers(_Catcher):
         return True if any(k in handlers for k in etype.__mro__) else _CRASH
 
 
+class _WorkerThread(_Catcher):
+    """anyio running a function in a worker thread for a coroutine that
+    awaits it (``to_thread.run_sync``: FastAPI's plain ``def`` endpoints):
+    the exception goes into the future the coroutine awaits, so the
+    question goes on there (see :func:`_awaiters`)."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        future = frame.f_locals.get("future")
+        return _CRASH if future is None else _awaiters(future, etype)
+
+
 _FLASK_DISPATCH, _STARLETTE_HANDLERS = _FlaskDispatch(), _StarletteHandlers()
+_WORKER_THREAD = _WorkerThread()
 
 # Frames of the runtime, of test runners and of servers that catch
 # everything to report it and go on (a thread ends, a test fails, a request
@@ -2826,6 +2840,7 @@ _CATCH_ALLS = {
     ("case.py", "_callTestMethod"): (None, _CATCH_ALL),
     ("_asyncio.py", "_run_tests_and_fixtures"): ("anyio", _CATCH_ALL),
     ("_trio.py", "_run_tests_and_fixtures"): ("anyio", _CATCH_ALL),
+    ("_asyncio.py", "run"): ("anyio", _WORKER_THREAD),
     ("threading.py", "_bootstrap_inner"): (None, _CATCH_ALL),
     ("threading.py", "run"): (None, _CATCH_ALL),
     ("events.py", "_run"): (None, _TASK_STEP),
