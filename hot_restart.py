@@ -2824,8 +2824,28 @@ class _WorkerThread(_Catcher):
         return _CRASH if future is None else _awaiters(future, etype)
 
 
+class _DjangoResponse(_Catcher):
+    """Django getting a view's response (``_get_response``; and each
+    middleware's ``convert_exception_to_response``): a crash, which Django
+    answers with a 500, unless it is one of the exceptions Django turns
+    into a 4xx answer itself (``Http404``, ``PermissionDenied``,
+    ``BadRequest``, ``SuspiciousOperation``, a bad multipart request)."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        answered = tuple(getattr(sys.modules.get(module), name, ())
+                         for module, name in _DJANGO_4XX if module in sys.modules)
+        return True if issubclass(etype, tuple(t for t in answered if t)) else _CRASH
+
+
+_DJANGO_4XX = (("django.http", "Http404"), ("django.core.exceptions", "PermissionDenied"),
+               ("django.core.exceptions", "BadRequest"),
+               ("django.core.exceptions", "SuspiciousOperation"),
+               ("django.http.multipartparser", "MultiPartParserError"))
+
 _FLASK_DISPATCH, _STARLETTE_HANDLERS = _FlaskDispatch(), _StarletteHandlers()
-_WORKER_THREAD = _WorkerThread()
+_WORKER_THREAD, _DJANGO_RESPONSE = _WorkerThread(), _DjangoResponse()
 
 # Frames of the runtime, of test runners and of servers that catch
 # everything to report it and go on (a thread ends, a test fails, a request
@@ -2852,13 +2872,16 @@ _CATCH_ALLS = {
     ("runpy.py", "_run_module_as_main"): (None, _CATCH_ALL),
     # servers: socketserver (http.server too) and wsgiref answer a request
     # that raised with an error and serve the next; so do Werkzeug's
-    # development server, Flask and Starlette (FastAPI)
+    # development server, Flask, Starlette (FastAPI) and Django
     ("socketserver.py", "_handle_request_noblock"): (None, _CATCH_ALL),
     ("socketserver.py", "process_request_thread"): (None, _CATCH_ALL),
     ("handlers.py", "run"): (None, _CATCH_ALL),
     ("serving.py", "run_wsgi"): ("werkzeug", _CATCH_ALL),
     ("app.py", "full_dispatch_request"): ("flask", _FLASK_DISPATCH),
     ("_exception_handler.py", "wrapped_app"): ("starlette", _STARLETTE_HANDLERS),
+    ("base.py", "_get_response"): ("django", _DJANGO_RESPONSE),
+    ("base.py", "_get_response_async"): ("django", _DJANGO_RESPONSE),
+    ("exception.py", "inner"): ("django", _DJANGO_RESPONSE),
 }
 
 _STDLIB = os.path.dirname(os.__file__)

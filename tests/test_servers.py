@@ -165,3 +165,56 @@ def test_uvicorn_stops_in_the_coroutine_and_the_request_gets_the_fix(tmp_path):
                         r"Exception in ASGI application")
     finally:
         server.close(force=True)
+
+
+DJANGO_PROJECT = '''\
+import sys
+
+from django.conf import settings
+
+settings.configure(DEBUG=True, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["127.0.0.1"],
+                   SECRET_KEY="only for this test", INSTALLED_APPS=[])
+
+from django.http import Http404, HttpResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+
+
+def index(request):
+    return HttpResponse("total " + str(total([1, 2, 3])))
+
+
+def missing(request):
+    raise Http404("no such thing")
+
+
+def ratio(request):
+    return HttpResponse(str(int("one") / 2))
+
+
+def total(values):
+    return sum(values) / 0
+
+
+urlpatterns = [path("", index), path("missing", missing), path("ratio", ratio)]
+
+if __name__ == "__main__":
+    from django.core.management import execute_from_command_line
+    execute_from_command_line(sys.argv)
+'''
+
+
+def test_django_runserver_stops_in_the_view_and_the_request_gets_the_fix(tmp_path):
+    pytest.importorskip("django", reason="pip install -r dev-requirements.txt")
+    app = tmp_path / "manage.py"
+    app.write_text(DJANGO_PROJECT)
+    port = _free_port()
+    server = _spawn(["-m", "hot_restart", "manage.py", "runserver", "--noreload", "--no-color",
+                     f"127.0.0.1:{port}"], tmp_path)
+    try:
+        server.expect(f"development server at http://127.0.0.1:{port}/")
+        _fixed_and_quit(server, port, app, DJANGO_PROJECT, "total 3.0",
+                        r"ZeroDivisionError in total\(\): division by zero",
+                        r"> reloaded manage.py: total \(changed\)",
+                        r"Internal Server Error: /ratio")
+    finally:
+        server.close(force=True)
