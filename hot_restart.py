@@ -5213,6 +5213,37 @@ def _parse_command_line(argv):
     _usage_error("no script or -m module to run")
 
 
+# Development servers whose reloader runs the app in a child process (with
+# no terminal, restarted on every save): the program and its command, the
+# options that turn the reloader on (none: it is on unless turned off), and
+# the one that turns it off.
+_RELOADERS = (
+    ("flask", "run", ("--debug", "--reload"), "--no-reload"),
+    ("uvicorn", None, ("--reload",), None),
+    ("manage.py", "runserver", (), "--noreload"),
+    ("django", "runserver", (), "--noreload"),
+)
+
+
+def _reloader_notice(script, module, args):
+    """What to tell the user when the program is a development server whose
+    reloader would take the crash away into a child process; else None."""
+    program = module or os.path.basename(script or "")
+    given = {a.split("=")[0] for a in args}
+    for name, command, on, off in _RELOADERS:
+        if program != name or command is not None and command not in args:
+            continue
+        trigger = next((o for o in on if o in given), None)
+        if off in given or on and trigger is None:
+            return None
+        how = " ".join(w for w in (program, command, trigger or f"without {off}") if w)
+        advice = f"add {off}" if off else f"leave out {trigger}"
+        return (f"hot-restart: {how} runs the app in a child process that restarts on "
+                f"every save, where a crash cannot stop; {advice} to keep the server in "
+                f"this process")
+    return None
+
+
 def _usage_error(message):
     _output.say(f"{_USAGE.splitlines()[0]}\nhot-restart: error: {message}")
     raise SystemExit(2)
@@ -5231,6 +5262,9 @@ def main(argv=None):
     for name in options["no-catch-all"]:
         catch_all(name, reports=False)
     active = _enabled() and (_has_terminal() or _debuggers.remote())
+    notice = _reloader_notice(script, module, args) if active else None
+    if notice:
+        _output.say(notice)
     try:
         if script is not None:
             _run_script(script, args, options, active)

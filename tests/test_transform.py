@@ -871,3 +871,20 @@ def test_the_command_line_takes_catch_alls():
     assert options["catch-all"] == ["shop.server.handle"]
     assert options["no-catch-all"] == ["socketserver.BaseServer._handle_request_noblock"]
     assert (script, module, args) == ("app.py", None, ["--port", "1"])
+
+
+@pytest.mark.parametrize("script, module, args, warned", [
+    pytest.param(None, "flask", ["--app", "app", "run", "--debug"], True, id="flask-debug"),
+    pytest.param(None, "flask", ["--app", "app", "run"], False, id="flask"),
+    pytest.param(None, "flask", ["run", "--debug", "--no-reload"], False, id="flask-no-reload"),
+    pytest.param(None, "uvicorn", ["app:app", "--reload"], True, id="uvicorn-reload"),
+    pytest.param(None, "uvicorn", ["app:app"], False, id="uvicorn"),
+    pytest.param("manage.py", None, ["runserver"], True, id="runserver"),
+    pytest.param("manage.py", None, ["runserver", "--noreload"], False, id="runserver-noreload"),
+    pytest.param("manage.py", None, ["migrate"], False, id="not-a-server"),
+])
+def test_a_development_servers_reloader_is_pointed_out(script, module, args, warned):
+    notice = hr._reloader_notice(script, module, args)
+    assert bool(notice) == warned, notice
+    if notice:
+        assert "child process" in notice and ("leave out" in notice or "add" in notice)
