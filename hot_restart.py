@@ -35,7 +35,8 @@ The module reads top to bottom in dependency order:
    (a generator's replay past its values, or what follows its last yield)
 9. Public API
 10. Instrumented from birth: the import hook and the command line
-11. pytest plugin: ``pytest --hot-restart`` (off without a terminal and under
+11. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
+12. pytest plugin: ``pytest --hot-restart`` (off without a terminal and under
     pytest-xdist; a doctest is said to be out of reach)
 """
 
@@ -2425,6 +2426,8 @@ def _stop_decision(exc, frame, definition):
         return "propagated"
     if _session.get() is not None:
         return "inside a debugger session"
+    if _stops.switched_off:
+        return "switched off (%hot_restart off)"
     if _let_go(exc):
         return "the user let it propagate"
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
@@ -2475,6 +2478,7 @@ class _Stops:
         self.warned_no_terminal = False
         self.terminal_override = False
         self.catch_alls = _DeclaredCatchAlls()
+        self.switched_off = False  # %hot_restart off
 
 
 class _DeclaredCatchAlls:
@@ -2882,6 +2886,8 @@ _CATCH_ALLS = {
     ("base.py", "_get_response"): ("django", _DJANGO_RESPONSE),
     ("base.py", "_get_response_async"): ("django", _DJANGO_RESPONSE),
     ("exception.py", "inner"): ("django", _DJANGO_RESPONSE),
+    # IPython running a cell: it shows the traceback and prompts again
+    ("interactiveshell.py", "run_code"): ("IPython", _CATCH_ALL),
 }
 
 _STDLIB = os.path.dirname(os.__file__)
@@ -5358,6 +5364,36 @@ def _run_module(module, args, options, active):
         install_import_hook(_project_roots(os.getcwd()), options["wrap"], options["no-wrap"])
         _carry_runtime(vars(sys.modules["__main__"]))
     runpy._run_module_as_main(module, alter_argv=True)
+
+
+###############################################################################
+# IPython: %load_ext hot_restart
+###############################################################################
+
+def load_ipython_extension(ipython):
+    """``%load_ext hot_restart`` at an IPython prompt: the project's modules
+    (of the current folder's project, as the command line finds it)
+    imported from then on are instrumented from birth, and a crash in one
+    opens the debugger in the terminal; ``c`` goes on with the cell.  The
+    magic ``%hot_restart off`` (and ``on``) switches the stops."""
+    if not any(isinstance(f, _ProjectFinder) for f in sys.meta_path):
+        install_import_hook(_project_roots(os.getcwd()))
+    ipython.register_magic_function(_hot_restart_magic, "line", "hot_restart")
+    _stops.switched_off = False
+    _output.say("hot-restart: the project's modules imported from now on are wrapped; "
+                "a crash in one opens the debugger here (%hot_restart off to switch it off)")
+
+
+def _hot_restart_magic(line):
+    """%hot_restart on|off: whether a crash in wrapped code opens the debugger."""
+    word = line.strip().lower()
+    if word not in ("on", "off"):
+        _output.say(f"hot-restart: stops are {'off' if _stops.switched_off else 'on'}; "
+                    f"%hot_restart on or %hot_restart off switches them")
+        return
+    _stops.switched_off = word == "off"
+    opens = "does not open" if _stops.switched_off else "opens"
+    _output.say(f"hot-restart: a crash in wrapped code {opens} the debugger now")
 
 
 ###############################################################################
