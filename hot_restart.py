@@ -5380,6 +5380,10 @@ def load_ipython_extension(ipython):
         install_import_hook(_project_roots(os.getcwd()))
     ipython.register_magic_function(_hot_restart_magic, "line", "hot_restart")
     _stops.switched_off = False
+    if type(ipython).__name__ == "ZMQInteractiveShell":
+        # a Jupyter kernel has no terminal: the debugger reads its commands
+        # through the kernel's input requests, as %debug does
+        _stops.terminal_override = True
     _output.say("hot-restart: the project's modules imported from now on are wrapped; "
                 "a crash in one opens the debugger here (%hot_restart off to switch it off)")
 
