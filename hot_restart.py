@@ -2848,8 +2848,23 @@ _DJANGO_4XX = (("django.http", "Http404"), ("django.core.exceptions", "Permissio
                ("django.core.exceptions", "SuspiciousOperation"),
                ("django.http.multipartparser", "MultiPartParserError"))
 
+class _CeleryTrace(_Catcher):
+    """Celery running a task (``trace_task``): a crash, which it would
+    record as the task's failure, unless it is the task's own control flow
+    (``self.retry()``'s ``Retry``, ``Ignore``, ``Reject``)."""
+
+    __slots__ = ()
+
+    def catches(self, etype, frame, below):
+        exceptions = sys.modules.get("celery.exceptions")
+        flow = tuple(getattr(exceptions, n) for n in ("Retry", "Ignore", "Reject")
+                     if hasattr(exceptions, n))
+        return True if flow and issubclass(etype, flow) else _CRASH
+
+
 _FLASK_DISPATCH, _STARLETTE_HANDLERS = _FlaskDispatch(), _StarletteHandlers()
 _WORKER_THREAD, _DJANGO_RESPONSE = _WorkerThread(), _DjangoResponse()
+_CELERY_TRACE = _CeleryTrace()
 
 # Frames of the runtime, of test runners and of servers that catch
 # everything to report it and go on (a thread ends, a test fails, a request
@@ -2886,6 +2901,8 @@ _CATCH_ALLS = {
     ("base.py", "_get_response"): ("django", _DJANGO_RESPONSE),
     ("base.py", "_get_response_async"): ("django", _DJANGO_RESPONSE),
     ("exception.py", "inner"): ("django", _DJANGO_RESPONSE),
+    # a task worker: Celery records the failure and takes the next task
+    ("trace.py", "trace_task"): ("celery", _CELERY_TRACE),
     # IPython running a cell: it shows the traceback and prompts again
     ("interactiveshell.py", "run_code"): ("IPython", _CATCH_ALL),
 }

@@ -438,6 +438,28 @@ ROWS = {
             hot_restart.catch_all(__name__ + ".handled_in")
             return handled_in(broken)
         '''), "broken"),
+    # 2c. task workers
+    "a Celery task that fails": ('''
+        import celery
+        app = celery.Celery("rows", broker="memory://", backend="cache+memory://")
+        @app.task
+        def total(values):
+            return check(sum(values))
+        def main():
+            return total.apply(([1, 2],))
+        ''', "check"),
+    "a Celery task that ignores itself": ('''
+        import celery
+        from celery.exceptions import Ignore
+        app = celery.Celery("rows", broker="memory://", backend="cache+memory://")
+        def give_up():
+            raise Ignore()
+        @app.task
+        def total(values):
+            return give_up()
+        def main():
+            return total.apply(([1, 2],))
+        ''', None),
     "a test skipped with skipTest": ('''
         class Skipping(unittest.TestCase):
             def runTest(self):
