@@ -2838,9 +2838,7 @@ class _DjangoResponse(_Catcher):
     __slots__ = ()
 
     def catches(self, etype, frame, below):
-        answered = tuple(getattr(sys.modules.get(module), name, ())
-                         for module, name in _DJANGO_4XX if module in sys.modules)
-        return True if issubclass(etype, tuple(t for t in answered if t)) else _CRASH
+        return True if issubclass(etype, _loaded_types(_DJANGO_4XX)) else _CRASH
 
 
 _DJANGO_4XX = (("django.http", "Http404"), ("django.core.exceptions", "PermissionDenied"),
@@ -2856,10 +2854,16 @@ class _CeleryTrace(_Catcher):
     __slots__ = ()
 
     def catches(self, etype, frame, below):
-        exceptions = sys.modules.get("celery.exceptions")
-        flow = tuple(getattr(exceptions, n) for n in ("Retry", "Ignore", "Reject")
-                     if hasattr(exceptions, n))
-        return True if flow and issubclass(etype, flow) else _CRASH
+        return True if issubclass(etype, _loaded_types(_CELERY_FLOW)) else _CRASH
+
+
+_CELERY_FLOW = tuple(("celery.exceptions", n) for n in ("Retry", "Ignore", "Reject"))
+
+
+def _loaded_types(names):
+    """The classes named ``(module, name)``, of the modules already imported."""
+    return tuple(getattr(sys.modules[m], n) for m, n in names
+                 if m in sys.modules and hasattr(sys.modules[m], n))
 
 
 _FLASK_DISPATCH, _STARLETTE_HANDLERS = _FlaskDispatch(), _StarletteHandlers()

@@ -71,23 +71,6 @@ def _spawn(args, folder):
                          timeout=60, dimensions=(50, 200))
 
 
-def test_flask_run_stops_in_the_view_and_the_request_gets_the_fix(tmp_path):
-    pytest.importorskip("flask", reason="pip install -r dev-requirements.txt")
-    app = tmp_path / "app.py"
-    app.write_text(FLASK_APP)
-    port = _free_port()
-    server = _spawn(["-m", "hot_restart", "-m", "flask", "--app", "app", "run",
-                     "--port", str(port)], tmp_path)
-    try:
-        server.expect(f"Running on http://127.0.0.1:{port}")
-        _fixed_and_quit(server, port, app, FLASK_APP, "total 3.0",
-                        r"ZeroDivisionError in total\(\): division by zero",
-                        r"> reloaded app.py: total \(changed\)",
-                        r"Exception on /ratio \[GET\]")
-    finally:
-        server.close(force=True)
-
-
 FASTAPI_APP = '''\
 import asyncio
 
@@ -148,25 +131,6 @@ def _fixed_and_quit(server, port, app, source, fixed, stop, reloaded, logged):
     server.expect(pexpect.EOF)
 
 
-def test_uvicorn_stops_in_the_coroutine_and_the_request_gets_the_fix(tmp_path):
-    pytest.importorskip("fastapi", reason="pip install -r dev-requirements.txt")
-    pytest.importorskip("uvicorn", reason="pip install -r dev-requirements.txt")
-    app = tmp_path / "app.py"
-    app.write_text(FASTAPI_APP)
-    port = _free_port()
-    server = _spawn(["-m", "hot_restart", "-m", "uvicorn", "app:app", "--port", str(port),
-                     "--no-use-colors"],
-                    tmp_path)
-    try:
-        server.expect(f"Uvicorn running on http://127.0.0.1:{port}")
-        _fixed_and_quit(server, port, app, FASTAPI_APP, '{"total":3.0}',
-                        r"ZeroDivisionError in total\(\): division by zero",
-                        r"> reloaded app.py: total \(changed\)",
-                        r"Exception in ASGI application")
-    finally:
-        server.close(force=True)
-
-
 DJANGO_PROJECT = '''\
 import sys
 
@@ -203,18 +167,39 @@ if __name__ == "__main__":
 '''
 
 
-def test_django_runserver_stops_in_the_view_and_the_request_gets_the_fix(tmp_path):
-    pytest.importorskip("django", reason="pip install -r dev-requirements.txt")
-    app = tmp_path / "manage.py"
-    app.write_text(DJANGO_PROJECT)
-    port = _free_port()
-    server = _spawn(["-m", "hot_restart", "manage.py", "runserver", "--noreload", "--no-color",
-                     f"127.0.0.1:{port}"], tmp_path)
+# name: (the package it needs, the file, its text, the command (with the
+# port), what the server prints when it listens, the fixed response's body,
+# what the framework logs for the request it answers with a 500)
+SERVERS = {
+    "flask run": ("flask", "app.py", FLASK_APP,
+                  ["-m", "flask", "--app", "app", "run", "--port", "{port}"],
+                  "Running on http://127.0.0.1:{port}", "total 3.0",
+                  r"Exception on /ratio \[GET\]"),
+    "uvicorn": ("fastapi", "app.py", FASTAPI_APP,
+                ["-m", "uvicorn", "app:app", "--port", "{port}", "--no-use-colors"],
+                "Uvicorn running on http://127.0.0.1:{port}", '{"total":3.0}',
+                r"Exception in ASGI application"),
+    "django runserver": ("django", "manage.py", DJANGO_PROJECT,
+                         ["manage.py", "runserver", "--noreload", "--no-color",
+                          "127.0.0.1:{port}"],
+                         "development server at http://127.0.0.1:{port}/", "total 3.0",
+                         r"Internal Server Error: /ratio"),
+}
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_a_server_stops_in_the_view_and_the_request_gets_the_fix(name, tmp_path):
+    package, filename, source, command, ready, fixed, logged = SERVERS[name]
+    pytest.importorskip(package, reason="pip install -r dev-requirements.txt")
+    app = tmp_path / filename
+    app.write_text(source)
+    port = str(_free_port())
+    server = _spawn(["-m", "hot_restart", *(a.replace("{port}", port) for a in command)],
+                    tmp_path)
     try:
-        server.expect(f"development server at http://127.0.0.1:{port}/")
-        _fixed_and_quit(server, port, app, DJANGO_PROJECT, "total 3.0",
+        server.expect(ready.replace("{port}", port))
+        _fixed_and_quit(server, int(port), app, source, fixed,
                         r"ZeroDivisionError in total\(\): division by zero",
-                        r"> reloaded manage.py: total \(changed\)",
-                        r"Internal Server Error: /ratio")
+                        rf"> reloaded {filename}: total \(changed\)", logged)
     finally:
         server.close(force=True)

@@ -793,6 +793,27 @@ RESTARTED_GENERATORS = [
 ]
 
 
+def _module_from(path, source, monkeypatch, **names):
+    """Run ``source`` as the module of ``path`` (with ``names`` in it first):
+    its namespace, the module registered in ``sys.modules`` for the test."""
+    path.write_text(source)
+    namespace = {"__name__": path.stem, **names}
+    exec(compile(source, str(path), "exec"), namespace)
+    module = types.ModuleType(path.stem)
+    module.__dict__.update(namespace)
+    module.__file__ = str(path)
+    monkeypatch.setitem(sys.modules, path.stem, module)
+    return namespace
+
+
+def _wrapped_with_a_terminal(namespace, monkeypatch):
+    """Wrap the module, and stop where nothing of the program catches (the
+    test itself would)."""
+    hr.wrap_module(sys.modules[namespace["__name__"]])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    monkeypatch.setattr(hr, "_caught_above", lambda exc, frame: False)
+
+
 @pytest.mark.parametrize("source", RESTARTED_GENERATORS)
 def test_a_restarted_generator_hands_out_each_value_once(source, monkeypatch, tmp_path):
     path = tmp_path / "gens.py"
@@ -804,18 +825,10 @@ def test_a_restarted_generator_hands_out_each_value_once(source, monkeypatch, tm
             raise ValueError(tag)
         return value
 
-    path.write_text(textwrap.dedent(source))
-    namespace = {"__name__": "gens", "boom": boom}
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    namespace = _module_from(path, textwrap.dedent(source), monkeypatch, boom=boom)
     expected = list(namespace["gen"]())  # boom() is not armed: no failure
     armed.append(True)
-    module = types.ModuleType("gens")
-    module.__dict__.update(namespace)
-    module.__file__ = str(path)
-    monkeypatch.setitem(sys.modules, "gens", module)
-    hr.wrap_module(module)
-    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
-    monkeypatch.setattr(hr, "_caught_above", lambda exc, frame: False)  # pytest would catch it
+    _wrapped_with_a_terminal(namespace, monkeypatch)
     monkeypatch.setattr(hr, "_run_session", lambda session: False)  # as if "c"
     assert list(namespace["gen"]()) == expected
     assert failed, "the generator did not fail, so no restart was tested"
@@ -840,16 +853,8 @@ def test_a_generator_that_fails_after_its_last_yield_runs_only_what_follows(
                 events.append("close " + conn["nmae"])
             events.append("done")
     ''')
-    path.write_text(source)
-    namespace = {"__name__": "fixtures"}
-    exec(compile(source, str(path), "exec"), namespace)
-    module = types.ModuleType("fixtures")
-    module.__dict__.update(namespace)
-    module.__file__ = str(path)
-    monkeypatch.setitem(sys.modules, "fixtures", module)
-    hr.wrap_module(module)
-    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
-    monkeypatch.setattr(hr, "_caught_above", lambda exc, frame: False)
+    namespace = _module_from(path, source, monkeypatch)
+    _wrapped_with_a_terminal(namespace, monkeypatch)
 
     def fix_and_continue(session):  # the user fixes the typo, then types c
         path.write_text(source.replace('conn["nmae"]', 'conn["name"]'))
