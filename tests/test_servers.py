@@ -1,10 +1,13 @@
-"""Web servers, run as a user runs them: in a terminal, a real server on a
-loopback port, a real HTTP client.  The view that fails stops the server's
+"""Web servers and task workers, run as a user runs them: in a terminal, a
+real server on a loopback port and a real HTTP client (or a real Celery
+worker and a client process).  The view that fails stops the server's
 request in the debugger; the fix is loaded on ``c`` and the client's very
-request gets the fixed response; ``q`` lets the framework answer its 500."""
+request gets the fixed response; ``q`` lets the framework answer its 500
+(or record the task's failure)."""
 
 import os
 import socket
+import subprocess
 import sys
 import threading
 import urllib.error
@@ -203,3 +206,91 @@ def test_a_server_stops_in_the_view_and_the_request_gets_the_fix(name, tmp_path)
                         rf"> reloaded {filename}: total \(changed\)", logged)
     finally:
         server.close(force=True)
+
+
+CELERY_TASKS = '''\
+import os
+
+from celery import Celery
+
+folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "broker")
+for sub in ("queue", "processed", "results"):
+    os.makedirs(os.path.join(folder, sub), exist_ok=True)
+# a broker and a result store in files: a worker and a client in two
+# processes, nothing else to run
+app = Celery("tasks", broker="filesystem://",
+             backend="file://" + os.path.join(folder, "results"))
+app.conf.broker_transport_options = {
+    "data_folder_in": os.path.join(folder, "queue"),
+    "data_folder_out": os.path.join(folder, "queue"),
+    "processed_folder": os.path.join(folder, "processed"),
+}
+app.conf.broker_connection_retry_on_startup = True
+
+
+@app.task
+def total(values):
+    return sum(values) / 0
+
+
+@app.task
+def ratio():
+    return int("one") / 2
+'''
+
+CELERY_CLIENT = '''\
+import sys
+
+import tasks
+
+arguments = [[1, 2, 3]] if sys.argv[2:] == ["values"] else []
+result = getattr(tasks, sys.argv[1]).delay(*arguments)
+try:
+    print("result:", result.get(timeout=60))
+except Exception as exc:
+    print("failed:", type(exc).__name__)
+'''
+
+
+def test_a_celery_worker_stops_in_the_task_and_the_caller_gets_the_fix(tmp_path):
+    """A real worker (the solo pool: tasks run in the worker's own process)
+    and a client in another process; the task that fails stops the worker,
+    and after the fix the client's ``result.get()`` has the fixed value."""
+    pytest.importorskip("celery", reason="pip install -r dev-requirements.txt")
+    tasks = tmp_path / "tasks.py"
+    tasks.write_text(CELERY_TASKS)
+    (tmp_path / "client.py").write_text(CELERY_CLIENT)
+    worker = _spawn(["-m", "hot_restart", "-m", "celery", "-A", "tasks", "worker",
+                     "--pool=solo", "--loglevel=info", "--without-heartbeat",
+                     "--without-mingle", "--without-gossip"], tmp_path)
+
+    def call(name, *args, into):
+        into["output"] = subprocess.run(
+            [sys.executable, "client.py", name, *args], cwd=tmp_path, capture_output=True,
+            text=True, timeout=120, env={**os.environ, "HOT_RESTART": "0"}).stdout
+
+    try:
+        worker.expect("ready")
+        answer = {}
+        client = threading.Thread(target=call, args=("total", "values"), kwargs={"into": answer})
+        client.start()
+        worker.expect(r"ZeroDivisionError in total\(\): division by zero")
+        worker.expect(r"\(Pdb\) ")
+        _save(tasks, CELERY_TASKS.replace("sum(values) / 0", "sum(values) / 2"))
+        worker.sendline("c")
+        worker.expect(r"> reloaded tasks.py: total \(changed\)")
+        client.join(120)
+        assert answer == {"output": "result: 3.0\n"}
+        # q: Celery records the task's failure, as without hot-restart
+        answer = {}
+        client = threading.Thread(target=call, args=("ratio",), kwargs={"into": answer})
+        client.start()
+        worker.expect(r"ValueError in ratio\(\)")
+        worker.expect(r"\(Pdb\) ")
+        worker.sendline("q")
+        client.join(120)
+        assert answer == {"output": "failed: ValueError\n"}
+        worker.sendintr()
+        worker.expect(pexpect.EOF)
+    finally:
+        worker.close(force=True)
