@@ -2895,13 +2895,15 @@ _CATCH_ALLS = {
     ("runpy.py", "_run_module_as_main"): (None, _CATCH_ALL),
     # servers: socketserver (http.server too) and wsgiref answer a request
     # that raised with an error and serve the next; so do Werkzeug's
-    # development server, Flask, Starlette (FastAPI) and Django
+    # development server, Flask, Starlette (FastAPI), uvicorn and Django
     ("socketserver.py", "_handle_request_noblock"): (None, _CATCH_ALL),
     ("socketserver.py", "process_request_thread"): (None, _CATCH_ALL),
     ("handlers.py", "run"): (None, _CATCH_ALL),
     ("serving.py", "run_wsgi"): ("werkzeug", _CATCH_ALL),
     ("app.py", "full_dispatch_request"): ("flask", _FLASK_DISPATCH),
     ("_exception_handler.py", "wrapped_app"): ("starlette", _STARLETTE_HANDLERS),
+    ("h11_impl.py", "run_asgi"): ("uvicorn", _CATCH_ALL),
+    ("httptools_impl.py", "run_asgi"): ("uvicorn", _CATCH_ALL),
     ("base.py", "_get_response"): ("django", _DJANGO_RESPONSE),
     ("base.py", "_get_response_async"): ("django", _DJANGO_RESPONSE),
     ("exception.py", "inner"): ("django", _DJANGO_RESPONSE),

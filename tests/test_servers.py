@@ -170,6 +170,29 @@ if __name__ == "__main__":
 '''
 
 
+ASGI_APP = '''\
+async def app(scope, receive, send):
+    """A bare ASGI application, no framework: uvicorn alone catches."""
+    assert scope["type"] == "http"
+    if scope["path"] == "/missing":
+        status, body = 404, b"no such thing"
+    elif scope["path"] == "/ratio":
+        status, body = 200, ratio().encode()
+    else:
+        status, body = 200, ("total " + str(total([1, 2, 3]))).encode()
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+def ratio():
+    return str(int("one") / 2)
+
+
+def total(values):
+    return sum(values) / 0
+'''
+
+
 # name: (the package it needs, the file, its text, the command (with the
 # port), what the server prints when it listens, the fixed response's body,
 # what the framework logs for the request it answers with a 500)
@@ -182,6 +205,11 @@ SERVERS = {
                 ["-m", "uvicorn", "app:app", "--port", "{port}", "--no-use-colors"],
                 "Uvicorn running on http://127.0.0.1:{port}", '{"total":3.0}',
                 r"Exception in ASGI application"),
+    "uvicorn, a bare ASGI app": ("uvicorn", "app.py", ASGI_APP,
+                                 ["-m", "uvicorn", "app:app", "--port", "{port}",
+                                  "--no-use-colors"],
+                                 "Uvicorn running on http://127.0.0.1:{port}", "total 3.0",
+                                 r"Exception in ASGI application"),
     "django runserver": ("django", "manage.py", DJANGO_PROJECT,
                          ["manage.py", "runserver", "--noreload", "--no-color",
                           "127.0.0.1:{port}"],
