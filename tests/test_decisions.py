@@ -111,6 +111,22 @@ def broken():
     return {}["missing"]
 '''
 
+# a class whose method runs under a context manager kept in a private
+# attribute (self.__timer, which the class stores mangled)
+PRIVATE = '''
+        class Timer:
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                pass
+        class Store:
+            def __init__(self):
+                self.__timer = Timer()
+            def put(self, value):
+                with self.__timer:
+                    return check(value)
+'''
+
 ROWS = {
     # 1. except clauses that contain a raise
     "conditional re-raise, default given": ('''
@@ -332,36 +348,14 @@ ROWS = {
             with open(__file__):
                 check(1)
         ''', "check"),
-    "a private context manager of the class, then a caller that handles it": ('''
-        class Timer:
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                pass
-        class Store:
-            def __init__(self):
-                self.__timer = Timer()
-            def put(self, value):
-                with self.__timer:
-                    return check(value)
+    "a private context manager of the class, then a caller that handles it": (PRIVATE + '''
         def main():
             try:
                 Store().put(1)
             except ValueError:
                 return None
         ''', None),
-    "a private context manager of the class, and nothing handles it": ('''
-        class Timer:
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                pass
-        class Store:
-            def __init__(self):
-                self.__timer = Timer()
-            def put(self, value):
-                with self.__timer:
-                    return check(value)
+    "a private context manager of the class, and nothing handles it": (PRIVATE + '''
         def main():
             Store().put(1)
         ''', "check"),
