@@ -2432,7 +2432,7 @@ def _stop_decision(exc, frame, definition):
         return "the user let it propagate"
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
         return "marked as control flow"
-    terminal = _has_terminal() or _debuggers.attached()
+    terminal = _elsewhere.place() is not None or _has_terminal() or _debuggers.attached()
     if not terminal and _stops.warned_no_terminal:
         return "no terminal"
     if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
@@ -2447,12 +2447,11 @@ def _stop_decision(exc, frame, definition):
 def _let_go(exc):
     """Did the user let ``exc`` propagate, or the exception it was raised
     while handling (a translation: ``raise ParseError from e``)?"""
-    if not _stops.let_go:
-        return False
     for _ in range(8):
         if exc is None:
             return False
-        if _stops.let_go.get(id(exc)) is exc:
+        # (or a child process did: the mark came with the exception)
+        if _stops.let_go.get(id(exc)) is exc or _LET_GO_ATTR in getattr(exc, "__dict__", ()):
             return True
         exc = exc.__context__
     return False
@@ -2891,6 +2890,7 @@ _CATCH_ALLS = {
     ("tasks.py", "__step_run_and_handle_result"): (None, _TASK_STEP),
     ("thread.py", "run"): (None, _FUTURE_WORK),
     ("process.py", "_process_worker"): (None, _CATCH_ALL),
+    ("pool.py", "worker"): (None, _CATCH_ALL),
     ("runpy.py", "_run_code"): (None, _CATCH_ALL),
     ("runpy.py", "_run_module_as_main"): (None, _CATCH_ALL),
     # servers: socketserver (http.server too) and wsgiref answer a request
@@ -3662,6 +3662,7 @@ class _Session:
         self.outcome = None
         self.exit_code = None
         self.retry_frame = None
+        self.streams = None  # a session held elsewhere: its stdin and stdout
 
 
 _session = contextvars.ContextVar("hot_restart_session", default=None)
@@ -3778,11 +3779,14 @@ class _PdbAdapter(_Adapter):
         self._handler_lines = {}
 
     def show(self, session, banner):
-        # the streams of now (a test runner may have captured the old ones),
-        # and the terminal itself when the output goes to a file
-        self.stdin, self.stdout = sys.stdin, _terminal_output()
+        if session.streams is not None:  # held elsewhere
+            self.stdin = self.stdout = session.streams
+        else:
+            # the streams of now (a test runner may have captured the old
+            # ones), and the terminal itself when the output goes to a file
+            self.stdin, self.stdout = sys.stdin, _terminal_output()
         # input() would print the prompt to standard output, wherever it goes
-        self.use_rawinput = self.stdout is sys.stdout
+        self.use_rawinput = self.stdout is sys.stdout and session.streams is None
         tb = session.exc.__traceback__
         self._handler_lines = {session.frame: tb.tb_lineno}
         try:
@@ -4127,10 +4131,19 @@ class _Debuggers:
 
     def __init__(self):
         self.instance = None
+        self.plain = None  # pdb, where another debugger was chosen
         self.helped = False
         #: context managers entered around every session (the pytest plugin
         #: suspends output capture with one)
         self.guards = []
+
+    def get_pdb(self):
+        """pdb, for a session held elsewhere (the others need a terminal)."""
+        if isinstance(self.instance, _PdbAdapter) and type(self.instance).name == "pdb":
+            return self.instance
+        if self.plain is None:
+            self.plain = _PdbAdapter.make()
+        return self.plain
 
     def get(self):
         if self.instance is None:
@@ -4265,11 +4278,22 @@ def _hold_session(session):
     before = dict(view)
     try:
         with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
-            for guard in _debuggers.guards:
-                guards.enter_context(guard())
-            debugger = _debuggers.get()  # made where the real terminal is in place
+            place = _elsewhere.place()
+            fixed = False
+            if place is not None:
+                session.streams = guards.enter_context(place.open(session))
+                debugger = _debuggers.get_pdb()
+                # fixed in another process's session while this one waited its turn
+                fixed = _picked_up_fix(session.exc)
+                if fixed:
+                    session.outcome = _Outcome.CONTINUE
+            else:
+                guards.enter_context(_elsewhere.terminal)  # the holder's children wait
+                for guard in _debuggers.guards:
+                    guards.enter_context(guard())
+                debugger = _debuggers.get()  # made where the real terminal is in place
             banner = _banner(session, debugger.how_to)
-            while True:
+            while not fixed:
                 session.outcome = None
                 with _prompt_names():
                     debugger.run_session(session, banner)
@@ -4354,7 +4378,14 @@ def _propagate():
         return True
     try:
         try:
-            propagates = _run_session(_Session(frame, exc, definition))
+            if _picked_up_fix(exc):
+                propagates = False
+            else:
+                propagates = _run_session(_Session(frame, exc, definition))
+        except _NoPlace as problem:
+            _output.say(f"hot-restart: no debugger opens for {type(exc).__name__} in "
+                        f"{frame.f_code.co_name}(): {problem}; it propagates as usual.")
+            propagates = True
         except Exception as internal:  # a bug of ours must not change the program's fate
             _output.say(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
                         f"hot-restart: the original {type(exc).__name__} propagates; please "
@@ -4364,11 +4395,31 @@ def _propagate():
             if len(_stops.let_go) >= 8:
                 _stops.let_go.clear()
             _stops.let_go[id(exc)] = exc
+            if _elsewhere.place() is not None:  # nor the parent it is sent to
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(exc, _LET_GO_ATTR, True)
         else:
             _note_generator_count(frame, exc)
         return propagates
     finally:
         del frame, exc
+
+
+def _picked_up_fix(exc):
+    """In a process whose sessions are held elsewhere (a pool's worker):
+    were the files edited since this process loaded them (the fix made in
+    another worker's session)?  Then the edits are loaded, and the failed
+    call runs again before anything stops."""
+    if _elsewhere.place() is None:
+        return False
+    found = _reload_files()
+    if not found or any(f.error for f in found) or not any(
+            e.kind == _CHANGED for f in found for e in f.events):
+        return False
+    _output.say(f"hot-restart: process {os.getpid()} loaded the edits made since it started "
+                f"({', '.join(_short(f.state.path) for f in found)}) and calls again where "
+                f"{type(exc).__name__} was raised")
+    return True
 
 
 def _note_generator_count(frame, exc):
@@ -4834,6 +4885,7 @@ def _functions_of(value, belongs):
 def _wrap_functions(functions, propagated=(), wanted=None):
     """Instrument ``functions``; one warning per file for those left as they are."""
     problems = {}
+    _elsewhere.start_holding()
     for fn in functions:
         problem = _registry.instrument(fn, propagated)
         if problem:
@@ -5126,6 +5178,7 @@ class _InstrumentingLoader(importlib.machinery.SourceFileLoader):
         return _registry.version(self.get_filename(fullname), prepare=self.prepare).module
 
     def exec_module(self, module):
+        _elsewhere.start_holding()
         super().exec_module(module)
         state = _registry.files.get(self.path)
         if state is not None:
@@ -5290,7 +5343,10 @@ def main(argv=None):
         catch_all(name)
     for name in options["no-catch-all"]:
         catch_all(name, reports=False)
-    active = _enabled() and (_has_terminal() or _debuggers.remote())
+    active = _enabled() and (_has_terminal() or _debuggers.remote()
+                             or _elsewhere.place() is not None)
+    if active:
+        _elsewhere.start_holding()
     notice = _reloader_notice(script, module, args) if active else None
     if notice:
         _output.say(notice)
@@ -5349,7 +5405,9 @@ def _run_script(script, args, options, active):
                                                                                 path))
     sys.modules["__main__"] = main_module
     if active:
-        install_import_hook(_project_roots(folder), options["wrap"], options["no-wrap"])
+        roots = _project_roots(folder)
+        install_import_hook(roots, options["wrap"], options["no-wrap"])
+        _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
         code = _registry.version(path).module
         state = _registry.files[path]
         state.module_wrapped, state.namespace = True, vars(main_module)
@@ -5384,9 +5442,697 @@ def _run_module(module, args, options, active):
     sys.argv = [module, *args]
     sys.path[0] = os.getcwd()
     if active:
-        install_import_hook(_project_roots(os.getcwd()), options["wrap"], options["no-wrap"])
+        roots = _project_roots(os.getcwd())
+        install_import_hook(roots, options["wrap"], options["no-wrap"])
+        _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
         _carry_runtime(vars(sys.modules["__main__"]))
     runpy._run_module_as_main(module, alter_argv=True)
+
+
+class _ChildSetup:
+    """The command line's set-up, carried to the children that
+    multiprocessing starts with spawn or forkserver: they run a fresh
+    interpreter that imports the main module and what the task needs.  It
+    rides in the preparation data that multiprocessing sends each child,
+    and unpickling it there (before the child imports anything of the
+    program) imports hot-restart and installs the import hook."""
+
+    def __init__(self, roots, options):
+        self.args = (list(roots), options["wrap"], options["no-wrap"], DEBUGGER,
+                     options["catch-all"], options["no-catch-all"])
+
+    def carry(self, spawn):
+        original = spawn.get_preparation_data
+
+        @functools.wraps(original)
+        def get_preparation_data(name):
+            data = original(name)
+            data["hot_restart"] = self
+            return data
+
+        spawn.get_preparation_data = get_preparation_data
+
+    def __reduce__(self):
+        folder = os.path.dirname(os.path.abspath(__file__))
+        source = (f"import sys\nsys.path.append({folder!r})\ntry:\n    import hot_restart\n"
+                  f"finally:\n    sys.path.remove({folder!r})\n"
+                  f"hot_restart._set_up_child(*{self.args!r})\n")
+        return exec, (source,)
+
+
+def _set_up_child(roots, wrap, no_wrap, debugger, catch_alls, not_catch_alls):
+    """In a spawned child of the command line: as the command line did."""
+    global DEBUGGER
+    DEBUGGER = debugger
+    for name in catch_alls:
+        catch_all(name)
+    for name in not_catch_alls:
+        catch_all(name, reports=False)
+    install_import_hook(roots, wrap, no_wrap)
+    spawn = sys.modules["multiprocessing.spawn"]
+    fixup = spawn._fixup_main_from_path
+
+    def fixup_main_from_path(main_path):  # the script runs again as __mp_main__
+        fixup(main_path)
+        main = sys.modules.get("__mp_main__")
+        if main is not None:
+            wrap_module(main)
+
+    spawn._fixup_main_from_path = fixup_main_from_path
+
+
+class _AfterImport:
+    """A finder that runs ``then(module)`` right after the module ``name``
+    is first imported, then leaves ``sys.meta_path``."""
+
+    def __init__(self, name, then):
+        self.name, self.then = name, then
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.name:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module, then = spec.loader.exec_module, self.then
+
+        def run(module):
+            exec_module(module)
+            then(module)
+
+        spec.loader.exec_module = run
+        return spec
+
+
+def _after_import(name, then):
+    module = sys.modules.get(name)
+    if module is not None:
+        then(module)
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, then))
+
+
+###############################################################################
+# Sessions held elsewhere: child processes, workers and detached programs
+###############################################################################
+#
+# A process with no terminal of its own holds its sessions in one of two
+# places.  When an ancestor runs in a terminal with hot-restart active, that
+# ancestor is the *holder*: it listens on a socket named in the environment
+# (which every descendant inherits), and a child that stops connects to it,
+# waits its turn, and runs its session over the connection; the holder shows
+# it in its terminal while its own output waits.  With no terminal anywhere,
+# a program that opted in (HOT_RESTART_ATTACH) listens on a socket of its
+# own and waits for ``python -m hot_restart attach``.  Either way the
+# sockets are Unix sockets in a folder only this user can enter, every peer
+# is checked to be this user, and the first message must be this protocol's.
+#
+# The core asks two things: where a stop would be held (``_elsewhere.place()``,
+# None for the process's own terminal), and, in the holder, for the terminal
+# around its own sessions (``_elsewhere.terminal``).
+
+_TERMINAL_ENV = "HOT_RESTART_TERMINAL"  # "pid socket": the process holding the terminal
+_ATTACH_ENV = "HOT_RESTART_ATTACH"      # "1" (no limit) or seconds: wait for attach
+_DIR_ENV = "HOT_RESTART_DIR"            # the folder of the sockets, if not the default
+_LET_GO_ATTR = "__hot_restart_let_go__"  # on an exception a child let propagate
+_PROTOCOL = 1
+
+
+class _NoPlace(ReloadException):
+    """A session cannot be held where it should; the message says why."""
+
+
+def _private_dir():
+    """The folder of this user's sockets: ``$HOT_RESTART_DIR``, else
+    ``hot-restart`` in ``$XDG_RUNTIME_DIR``, else ``/tmp/hot-restart-UID``;
+    made with mode 0700, and refused unless it is this user's and private."""
+    import stat
+    path = os.environ.get(_DIR_ENV)
+    if not path:
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        path = (os.path.join(runtime, "hot-restart") if runtime and os.path.isdir(runtime)
+                else os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                                  f"hot-restart-{os.getuid()}"))
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise _NoPlace(f"cannot make the folder {path} for the sessions' sockets ({exc}); "
+                       f"set {_DIR_ENV} to a folder of yours") from None
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise _NoPlace(f"{path} is not a folder that only you can enter (it must be yours, "
+                       f"with mode 0700); remove it, or set {_DIR_ENV} to another")
+    return path
+
+
+def _socket_path(name):
+    path = os.path.join(_private_dir(), name)
+    if len(path.encode()) > 100:
+        raise _NoPlace(f"the socket path {path} is too long for a Unix socket; "
+                       f"set {_DIR_ENV} to a shorter folder")
+    return path
+
+
+def _listen(path):
+    import socket
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(16)
+    return listener
+
+
+def _connect(path, timeout=5):
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    sock.settimeout(None)
+    return sock
+
+
+def _peer_is_me(sock):
+    """Is the process at the other end of ``sock`` this user's?  (Asked of
+    the kernel where it can tell; the folder's mode guards the rest.)"""
+    import socket
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return True
+    import struct
+    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, 12))
+    return uid == os.getuid()
+
+
+class _Channel:
+    """One end of a session's connection: JSON messages, one a line.
+    ``receive`` returns None once the connection is gone."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.reader = sock.makefile("rb")
+        self.lock = threading.Lock()
+
+    def send(self, **message):
+        import json
+        data = (json.dumps(message) + "\n").encode()
+        with self.lock:
+            self.sock.sendall(data)
+
+    def receive(self):
+        import json
+        try:
+            line = self.reader.readline()
+            return json.loads(line) if line else None
+        except (OSError, ValueError):
+            return None
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.reader.close()
+            self.sock.close()
+
+
+def _refusal(what):
+    return (f"hot-restart: this socket holds {what} of process {os.getpid()}; only "
+            f"hot-restart connects to it (python -m hot_restart attach)\n").encode()
+
+
+def _greeted(sock, what):
+    """``(channel, first message)`` of a new connection, if it comes from this
+    user and speaks the protocol; anything else gets a refusal and None."""
+    sock.settimeout(5)
+    try:
+        if _peer_is_me(sock):
+            channel = _Channel(sock)
+            message = channel.receive()
+            if isinstance(message, dict) and message.get("hot-restart") == _PROTOCOL:
+                sock.settimeout(None)
+                return channel, message
+        sock.sendall(_refusal(what))
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        sock.close()
+    return None, None
+
+
+def _about(session):
+    """What a waiting session says of itself, for the lists and the first line."""
+    frame, exc = session.frame, session.exc
+    process = sys.modules.get("multiprocessing")
+    name = process.current_process().name if process is not None else "MainProcess"
+    if name == "MainProcess":
+        name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    import time
+    return {"pid": os.getpid(), "name": name, "exception": type(exc).__name__,
+            "message": str(exc)[:200], "function": _stopped_name(session),
+            "file": frame.f_code.co_filename, "line": exc.__traceback__.tb_lineno
+            if exc.__traceback__ else frame.f_lineno, "since": time.time()}
+
+
+def _describe_waiting(about):
+    return (f"process {about['pid']} ({about['name']}): {about['exception']} in "
+            f"{about['function']}() at {_short(about['file'])}:{about['line']}")
+
+
+class _SessionStreams:
+    """The standard streams of a session held elsewhere.  What is written
+    goes to the client; reading a line asks the client for one, with the
+    unfinished last line of output as the prompt.  When the connection
+    drops, ``reconnect`` gives the next client (None: read end of file)."""
+
+    encoding, errors = "utf-8", "replace"
+
+    def __init__(self, channel, reconnect):
+        self.channel, self.reconnect = channel, reconnect
+        self.pending = []
+        self.lock = threading.Lock()
+
+    def write(self, text):
+        with self.lock:
+            self.pending.append(text)
+        if "\n" in text:
+            self.flush()
+        return len(text)
+
+    def _take(self, everything):
+        with self.lock:
+            text = "".join(self.pending)
+            head, newline, tail = text.rpartition("\n")
+            self.pending = [] if everything else [tail]
+            return head + newline, tail
+
+    def flush(self):
+        out, _ = self._take(False)
+        if out:
+            with contextlib.suppress(OSError):
+                self.channel.send(out=out)
+
+    def readline(self, size=-1):
+        out, prompt = self._take(True)
+        while True:
+            reply = None
+            with contextlib.suppress(OSError):
+                if out:
+                    self.channel.send(out=out)
+                self.channel.send(input=prompt)
+                reply = self.channel.receive()
+            if reply is not None:
+                return reply["line"] + "\n" if "line" in reply else ""
+            self.channel.close()
+            self.channel = self.reconnect() if self.reconnect else None
+            if self.channel is None:
+                return ""
+            out = "hot-restart: the previous client left; the session goes on here\n"
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        import io
+        raise io.UnsupportedOperation("a session held elsewhere has no file descriptor")
+
+
+@contextmanager
+def _streams_to(channel, reconnect=None):
+    """The process's standard streams go to ``channel`` for the session:
+    the debugger's, and what the program prints from the prompt."""
+    streams = _SessionStreams(channel, reconnect)
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin = sys.stdout = sys.stderr = streams
+    try:
+        yield streams
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        streams.flush()
+
+
+class _HeldByTerminal:
+    """The place of a child's sessions: the terminal of the holder at ``path``."""
+
+    def __init__(self, pid, path):
+        self.pid, self.path = pid, path
+
+    @contextmanager
+    def open(self, session):
+        try:
+            channel = _Channel(_connect(self.path))
+            channel.send(**{"hot-restart": _PROTOCOL, "session": _about(session)})
+        except OSError as exc:
+            raise _NoPlace(f"the process holding the terminal (pid {self.pid}) cannot be "
+                           f"reached ({exc})") from None
+        reply = channel.receive()  # our turn
+        if not reply or not reply.get("go"):
+            channel.close()
+            raise _NoPlace(f"the process holding the terminal (pid {self.pid}) did not "
+                           f"take the session")
+        try:
+            with _streams_to(channel) as streams:
+                yield streams
+            with contextlib.suppress(OSError):
+                channel.send(end=session.outcome.value if session.outcome else "quit")
+        finally:
+            channel.close()
+
+
+class _WaitingForAttach:
+    """The place of a detached program's sessions: a socket of its own,
+    where ``python -m hot_restart attach`` finds it, for ``limit`` seconds
+    (None: without a limit)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+
+    @contextmanager
+    def open(self, session):
+        import json
+        import time
+        about = _about(session)
+        pid = os.getpid()
+        path = _socket_path(f"session-{pid}.sock")
+        listing = path[:-len(".sock")] + ".json"
+        listener = _listen(path)
+        with open(listing + ".new", "w", encoding="utf-8") as f:
+            json.dump(about, f)
+        os.replace(listing + ".new", listing)
+        deadline = None if self.limit is None else time.monotonic() + self.limit
+        waits = "" if self.limit is None else f" for {self.limit:g} s"
+        _output.say(f"hot-restart: {about['exception']} in {about['function']}() (process "
+                    f"{pid}) waits{waits} for a debugger: run  python -m hot_restart attach "
+                    f"{pid}  as the same user")
+
+        def next_client(greeting=True):
+            while True:
+                timeout = None if deadline is None else deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    return None
+                listener.settimeout(timeout)
+                try:
+                    sock, _ = listener.accept()
+                except OSError:  # the time is up
+                    return None
+                channel, message = _greeted(sock, "a waiting debugger session")
+                if channel is None:
+                    continue
+                if message.get("attach"):
+                    channel.send(about=about)
+                    return channel
+                channel.send(about=about)  # a listing only
+                channel.close()
+
+        try:
+            channel = next_client()
+            if channel is None:
+                raise _NoPlace(f"no debugger attached within {self.limit:g} s")
+            _output.say(f"hot-restart: a debugger attached to process {pid}")
+            with _streams_to(channel, next_client) as streams:
+                yield streams
+            with contextlib.suppress(OSError):
+                streams.channel and streams.channel.send(
+                    end=session.outcome.value if session.outcome else "quit")
+            if streams.channel:
+                streams.channel.close()
+        finally:
+            listener.close()
+            for name in (path, listing):
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
+
+
+class _HeldOutput:
+    """Stands for one of the holder's output streams while a child's session
+    is shown: the relay's own thread writes through; the rest waits in
+    ``held`` and is written when the session ends."""
+
+    def __init__(self, real, thread, held):
+        self._real, self._thread, self._held = real, thread, held
+
+    def write(self, text):
+        if threading.get_ident() == self._thread:
+            return self._real.write(text)
+        self._held.append((self._real, text))
+        return len(text)
+
+    def flush(self):
+        if threading.get_ident() == self._thread:
+            self._real.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+class _Holder:
+    """The process whose terminal holds its descendants' sessions: one
+    thread accepts them and sees they are this user's and speak the
+    protocol, another shows them in the terminal one at a time, in the
+    order they came, while the others are listed as waiting."""
+
+    def __init__(self, listener, path):
+        self.listener, self.path = listener, path
+        self.waiting = []  # (channel, about), in order of arrival
+        self.arrived = threading.Condition()
+        self.showing = None  # the _Relay of the session shown
+
+    def start(self):
+        for target in (self._accept, self._show):
+            threading.Thread(target=target, name=f"hot-restart {target.__name__[1:]}",
+                             daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._greet, args=(sock,), daemon=True).start()
+
+    def _greet(self, sock):
+        channel, message = _greeted(sock, "the terminal")
+        about = message and message.get("session")
+        if not isinstance(about, dict):
+            if channel is not None:
+                channel.close()
+            return
+        with self.arrived:
+            self.waiting.append((channel, about))
+            if self.showing is not None:
+                self.showing.note(f"hot-restart: {_describe_waiting(about)} also stopped; "
+                                  f"it waits its turn")
+            self.arrived.notify()
+
+    def _show(self):
+        while True:
+            with self.arrived:
+                while not self.waiting:
+                    self.arrived.wait()
+                channel, about = self.waiting.pop(0)
+                others = [a for _, a in self.waiting]
+            try:
+                with _elsewhere.terminal, contextlib.ExitStack() as guards:
+                    for guard in _debuggers.guards:
+                        guards.enter_context(guard())
+                    with self._held() as out:
+                        header = [f"hot-restart: {_describe_waiting(about)} stopped; its "
+                                  f"session is held here"]
+                        header += [f"hot-restart: waiting its turn: {_describe_waiting(other)}"
+                                   for other in others]
+                        relay = _Relay(channel, out, header)
+                        with self.arrived:
+                            self.showing = relay
+                        channel.send(go=True)
+                        relay.run()
+            except Exception as exc:  # the holder's program must go on
+                _output.say(f"hot-restart: the session of process {about.get('pid')} "
+                            f"ended with an error of hot-restart's: {exc}")
+            finally:
+                channel.close()
+                with self.arrived:
+                    self.showing = None
+
+    @contextmanager
+    def _held(self):
+        held, thread = [], threading.get_ident()
+        places = [(sys, "stdout"), (sys, "stderr")]
+        for more in _elsewhere.outputs:
+            places += more()
+        saved = [(obj, attr, getattr(obj, attr)) for obj, attr in places]
+        real = sys.stdout
+        for obj, attr, stream in saved:
+            setattr(obj, attr, _HeldOutput(stream, thread, held))
+        try:
+            yield real
+        finally:
+            for obj, attr, stream in reversed(saved):
+                setattr(obj, attr, stream)
+            for stream, text in held:
+                stream.write(text)
+            for stream in {id(s): s for s, _ in held}.values():
+                stream.flush()
+
+
+class _Relay:
+    """Shows one session held elsewhere in this terminal: its output, and a
+    line read here (with line editing) whenever it asks for one.  ``header``
+    comes first, once the session prompts: a session that ends at once,
+    because it loaded a fix made meanwhile, shows only what it printed.
+    ``note`` (from any thread) says something between its lines."""
+
+    def __init__(self, channel, out, header=()):
+        self.channel, self.out, self.header = channel, out, list(header)
+        self.lock = threading.Lock()
+        self.prompt = None  # while a line is read: its prompt
+        self.notes = []
+
+    def note(self, text):
+        with self.lock:
+            if self.prompt is None:
+                self.notes.append(text)
+                return
+            try:
+                import readline
+                typed = readline.get_line_buffer()
+            except ImportError:
+                typed = ""
+            # above the prompt, which is drawn again
+            self._write(f"\r\x1b[K{text}\n{self.prompt}{typed}")
+
+    def _write(self, text):
+        self.out.write(text)
+        self.out.flush()
+
+    def say(self, text):
+        self._write(text + "\n")
+
+    def run(self):
+        """Returns the outcome the session ended with, or None if it was lost."""
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+        early = []
+        while True:
+            message = self.channel.receive()
+            if message is None:
+                self.say("".join(early) + "hot-restart: the connection to the session was lost")
+                return None
+            if "out" in message:
+                if early is None:
+                    self._write(message["out"])
+                else:
+                    early.append(message["out"])
+            elif "input" in message:
+                with self.lock:
+                    if early is not None:
+                        for line in self.header:
+                            self.say(line)
+                        self._write("".join(early))
+                        early = None
+                    for note in self.notes:
+                        self.say(note)
+                    self.notes = []
+                    self.prompt = message["input"]
+                try:
+                    line = input(self.prompt)
+                except EOFError:
+                    self.channel.send(eof=True)
+                else:
+                    self.channel.send(line=line)
+                finally:
+                    with self.lock:
+                        self.prompt = None
+            elif "end" in message:
+                self._write("".join(early or ()))
+                return message["end"]
+
+
+class _Elsewhere:
+    """Where this process's sessions are held when not in its own terminal,
+    read from the environment as it is now; and, in the holder, the holder
+    and the lock on its terminal (its own sessions and its children's take
+    turns)."""
+
+    def __init__(self):
+        self.terminal = threading.RLock()
+        self.holder = None
+        self.started = False
+        #: callables giving more ``(object, attribute)`` output streams to
+        #: hold while a child's session is shown (the pytest plugin's
+        #: terminal writer)
+        self.outputs = []
+        self._known = (None, None, None)
+
+    def place(self):
+        """The place of a session of this process: None for its own terminal
+        (or none at all), else a :class:`_HeldByTerminal` or a
+        :class:`_WaitingForAttach`.  Asked at every stop decision: cheap."""
+        environ = os.environ
+        key = (environ.get(_TERMINAL_ENV), environ.get(_ATTACH_ENV), os.getpid())
+        if key != self._known[:3]:
+            self._known = (*key, self._decide(*key))
+        return self._known[3]
+
+    def _decide(self, terminal, attach, pid):
+        if terminal:
+            holder, _, path = terminal.partition(" ")
+            if holder.isdigit() and int(holder) != pid and path:
+                return _HeldByTerminal(int(holder), path)
+        if attach and attach not in ("0", "off", "no") and not _has_terminal():
+            try:
+                limit = float(attach)
+            except ValueError:
+                limit = None
+            return _WaitingForAttach(None if limit is None or limit == 1 else limit)
+        return None
+
+    def start_holding(self):
+        """In a process that runs in a terminal with hot-restart active, and
+        whose sessions are held here: listen for its descendants' sessions
+        and tell them where, through the environment.  Once per process."""
+        if self.started or os.getpid() == getattr(self, "_pid", None):
+            return
+        self.started, self._pid = True, os.getpid()
+        if self.place() is not None or not _has_terminal() or not hasattr(os, "getuid"):
+            return
+        try:
+            path = _socket_path(f"terminal-{os.getpid()}.sock")
+            listener = _listen(path)
+        except (OSError, ReloadException) as exc:
+            _output.say(f"hot-restart: child processes cannot hold their sessions in this "
+                        f"terminal: {exc}")
+            return
+        self.holder = _Holder(listener, path)
+        self.holder.start()
+        os.environ[_TERMINAL_ENV] = f"{os.getpid()} {path}"
+        import atexit
+        atexit.register(self._stop_holding, path)
+
+    def _stop_holding(self, path):
+        if self.holder is not None and os.getpid() == self._pid:
+            with contextlib.suppress(OSError):
+                self.holder.listener.close()
+                os.unlink(path)
+
+
+_elsewhere = _Elsewhere()
+
+
+def _forked_child():
+    """In a child made with fork: its sessions go to the holder, not here."""
+    _elsewhere.started = False
+    _elsewhere.holder = None
+    _elsewhere.terminal = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked_child)
 
 
 ###############################################################################
