@@ -5241,6 +5241,7 @@ def install_import_hook(roots, wrap=(), no_wrap=()):
 
 _USAGE = """usage: python -m hot_restart [options] script.py [args...]
        python -m hot_restart [options] -m package.module [args...]
+       python -m hot_restart attach [--list] [PID]
 
 Run a Python program with every function of the project wrapped: when one
 crashes, a debugger opens there; fix the file and type c to go on.
@@ -5252,6 +5253,9 @@ options:
   --catch-all NAME   the function NAME (package.module.function) catches errors only to
                      report them: reaching it is a crash (repeatable)
   --no-catch-all NAME  NAME is not such a function, even if hot-restart knows it as one
+  --attach           with no terminal, a crash waits for a debugger to attach
+                     (python -m hot_restart attach), as HOT_RESTART_ATTACH=1 does
+  --attach-timeout SECONDS  wait that long, then let the exception propagate
   --version          print the version and exit
   -h, --help         print this help and exit
 
@@ -5263,7 +5267,7 @@ HOT_RESTART=0, the program runs exactly as plain python would run it."""
 def _parse_command_line(argv):
     """``(options, script or None, module or None, program arguments)``."""
     options = {"wrap": [], "no-wrap": [], "debugger": None, "catch-all": [],
-               "no-catch-all": []}
+               "no-catch-all": [], "attach": False, "attach-timeout": None}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -5274,15 +5278,24 @@ def _parse_command_line(argv):
             print(f"hot-restart {__version__}")
             raise SystemExit(0)
         name, eq, value = arg.partition("=")
-        if name in ("--wrap", "--no-wrap", "--debugger", "--catch-all", "--no-catch-all"):
+        if name in ("--wrap", "--no-wrap", "--debugger", "--catch-all", "--no-catch-all",
+                    "--attach-timeout"):
             if not eq:
                 if i + 1 >= len(argv):
                     _usage_error(f"{name} needs a value")
                 value, i = argv[i + 1], i + 1
             if name == "--debugger":
                 options["debugger"] = value
+            elif name == "--attach-timeout":
+                try:
+                    float(value)
+                except ValueError:
+                    _usage_error(f"--attach-timeout needs a number of seconds, not {value!r}")
+                options["attach-timeout"] = value
             else:
                 options[name[2:]].append(value)
+        elif arg == "--attach":
+            options["attach"] = True
         elif arg == "-m":
             if i + 1 >= len(argv):
                 _usage_error("-m needs a module name")
@@ -5335,8 +5348,14 @@ def main(argv=None):
     """The command line: run a script or module as plain python would, with
     the project's functions wrapped from birth.  See ``python -m hot_restart -h``."""
     global DEBUGGER
-    options, script, module, args = _parse_command_line(
-        sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "attach" and not os.path.exists("attach"):
+        return _attach(argv[1:])
+    options, script, module, args = _parse_command_line(argv)
+    if options["attach"]:
+        os.environ[_ATTACH_ENV] = "1"
+    if options["attach-timeout"]:
+        os.environ[_ATTACH_TIMEOUT_ENV] = options["attach-timeout"]
     if options["debugger"]:
         DEBUGGER = options["debugger"]
     for name in options["catch-all"]:
@@ -5554,7 +5573,8 @@ def _after_import(name, then):
 # around its own sessions (``_elsewhere.terminal``).
 
 _TERMINAL_ENV = "HOT_RESTART_TERMINAL"  # "pid socket": the process holding the terminal
-_ATTACH_ENV = "HOT_RESTART_ATTACH"      # "1" (no limit) or seconds: wait for attach
+_ATTACH_ENV = "HOT_RESTART_ATTACH"      # "1": with no terminal, a crash waits for attach
+_ATTACH_TIMEOUT_ENV = "HOT_RESTART_ATTACH_TIMEOUT"  # seconds; then the exception propagates
 _DIR_ENV = "HOT_RESTART_DIR"            # the folder of the sockets, if not the default
 _LET_GO_ATTR = "__hot_restart_let_go__"  # on an exception a child let propagate
 _PROTOCOL = 1
@@ -5692,7 +5712,10 @@ def _about(session):
     process = sys.modules.get("multiprocessing")
     name = process.current_process().name if process is not None else "MainProcess"
     if name == "MainProcess":
-        name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+        name = (f"pytest-xdist worker {worker}" if worker
+                else program if program not in ("", "-c") else "python")
     import time
     return {"pid": os.getpid(), "name": name, "exception": type(exc).__name__,
             "message": str(exc)[:200], "function": _stopped_name(session),
@@ -6053,6 +6076,116 @@ class _Relay:
                 return message["end"]
 
 
+def _waiting_sessions():
+    """The sessions waiting for a debugger, oldest first, as ``(about,
+    socket path)``; those of processes that are gone are cleared away."""
+    import json
+    folder = _private_dir()
+    found = []
+    for name in sorted(os.listdir(folder)):
+        if not (name.startswith("session-") and name.endswith(".json")):
+            continue
+        listing = os.path.join(folder, name)
+        path = listing[:-len(".json")] + ".sock"
+        try:
+            with open(listing, encoding="utf-8") as f:
+                about = json.load(f)
+            os.kill(about["pid"], 0)
+        except ProcessLookupError:
+            for stale in (listing, path):
+                with contextlib.suppress(OSError):
+                    os.unlink(stale)
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        found.append((about, path))
+    return sorted(found, key=lambda item: item[0].get("since", 0))
+
+
+def _waited(about):
+    import time
+    seconds = max(0, int(time.time() - about.get("since", time.time())))
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _attach(argv):
+    """``python -m hot_restart attach [PID]``: connect this terminal to a
+    session waiting for a debugger (``--list``: only list them)."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(_ATTACH_USAGE)
+        raise SystemExit(0)
+    listing = "--list" in argv
+    wanted = [a for a in argv if a != "--list"]
+    try:
+        waiting = _waiting_sessions()
+    except ReloadException as exc:
+        _output.say(f"hot-restart: {exc}")
+        raise SystemExit(1) from None
+    if not waiting:
+        _output.say(f"hot-restart: no session is waiting for a debugger (looked in "
+                    f"{_private_dir()}); a program waits for one when it crashes with no "
+                    f"terminal and {_ATTACH_ENV}=1 (or python -m hot_restart --attach)")
+        raise SystemExit(1)
+    lines = [f"  {i}. {_describe_waiting(about)}: {about.get('message', '')} (waiting "
+             f"{_waited(about)})" for i, (about, _) in enumerate(waiting, 1)]
+    if listing:
+        print("hot-restart: sessions waiting for a debugger:\n" + "\n".join(lines))
+        return
+    if wanted:
+        chosen = [w for w in waiting if str(w[0]["pid"]) == wanted[0]]
+        if not chosen:
+            _output.say(f"hot-restart: no session of process {wanted[0]} is waiting; "
+                        f"these are:\n" + "\n".join(lines))
+            raise SystemExit(1)
+        about, path = chosen[0]
+    elif len(waiting) == 1:
+        about, path = waiting[0]
+    elif sys.stdin.isatty():
+        print("hot-restart: sessions waiting for a debugger:\n" + "\n".join(lines))
+        answer = input(f"which one (1-{len(waiting)})? ").strip()
+        if not answer.isdigit() or not 1 <= int(answer) <= len(waiting):
+            _output.say("hot-restart: nothing chosen")
+            raise SystemExit(1)
+        about, path = waiting[int(answer) - 1]
+    else:
+        _output.say("hot-restart: several sessions are waiting; name one by its process "
+                    "id (python -m hot_restart attach PID):\n" + "\n".join(lines))
+        raise SystemExit(1)
+    problem = "it did not answer"
+    try:
+        channel = _Channel(_connect(path))
+        channel.send(**{"hot-restart": _PROTOCOL, "attach": True})
+        reply = channel.receive()
+    except OSError as exc:
+        reply, problem = None, exc
+    if not reply or "about" not in reply:
+        _output.say(f"hot-restart: cannot attach to process {about['pid']} ({problem})")
+        raise SystemExit(1)
+    pid = about["pid"]
+    print(f"hot-restart: attached to {_describe_waiting(reply['about'])}; Ctrl-C detaches "
+          f"(the session goes on waiting)")
+    try:
+        outcome = _Relay(channel, sys.stdout).run()
+    except KeyboardInterrupt:
+        channel.close()
+        print(f"\nhot-restart: detached; process {pid} still waits (python -m hot_restart "
+              f"attach {pid})")
+        raise SystemExit(1) from None
+    channel.close()
+    if outcome is None:
+        raise SystemExit(1)
+    print(f"hot-restart: the session of process {pid} ended ({outcome})")
+
+
+_ATTACH_USAGE = """usage: python -m hot_restart attach [--list] [PID]
+
+Connect this terminal to a program that crashed with no terminal and waits
+for a debugger (it runs with HOT_RESTART_ATTACH=1, or python -m hot_restart
+--attach).  With no PID: the one waiting, or a choice among them.  --list
+lists them.  Only the user who runs the program can attach; Ctrl-C detaches
+and leaves the session waiting."""
+
+
 class _Elsewhere:
     """Where this process's sessions are held when not in its own terminal,
     read from the environment as it is now; and, in the holder, the holder
@@ -6067,29 +6200,30 @@ class _Elsewhere:
         #: hold while a child's session is shown (the pytest plugin's
         #: terminal writer)
         self.outputs = []
-        self._known = (None, None, None)
+        self._known = (None, None, None, None, None)
 
     def place(self):
         """The place of a session of this process: None for its own terminal
         (or none at all), else a :class:`_HeldByTerminal` or a
         :class:`_WaitingForAttach`.  Asked at every stop decision: cheap."""
         environ = os.environ
-        key = (environ.get(_TERMINAL_ENV), environ.get(_ATTACH_ENV), os.getpid())
-        if key != self._known[:3]:
+        key = (environ.get(_TERMINAL_ENV), environ.get(_ATTACH_ENV),
+               environ.get(_ATTACH_TIMEOUT_ENV), os.getpid())
+        if key != self._known[:4]:
             self._known = (*key, self._decide(*key))
-        return self._known[3]
+        return self._known[4]
 
-    def _decide(self, terminal, attach, pid):
+    def _decide(self, terminal, attach, timeout, pid):
         if terminal:
             holder, _, path = terminal.partition(" ")
             if holder.isdigit() and int(holder) != pid and path:
                 return _HeldByTerminal(int(holder), path)
-        if attach and attach not in ("0", "off", "no") and not _has_terminal():
+        if attach and attach.lower() not in ("0", "off", "no", "false") and not _has_terminal():
             try:
-                limit = float(attach)
+                limit = float(timeout) if timeout else None
             except ValueError:
                 limit = None
-            return _WaitingForAttach(None if limit is None or limit == 1 else limit)
+            return _WaitingForAttach(limit if limit and limit > 0 else None)
         return None
 
     def start_holding(self):
@@ -6099,7 +6233,11 @@ class _Elsewhere:
         if self.started or os.getpid() == getattr(self, "_pid", None):
             return
         self.started, self._pid = True, os.getpid()
-        if self.place() is not None or not _has_terminal() or not hasattr(os, "getuid"):
+        try:  # a real terminal (not the pytest plugin's or Jupyter's)
+            terminal = sys.__stdin__ is not None and sys.__stdin__.isatty()
+        except (ValueError, AttributeError):
+            terminal = False
+        if self.place() is not None or not terminal or not hasattr(os, "getuid"):
             return
         try:
             path = _socket_path(f"terminal-{os.getpid()}.sock")
@@ -6206,14 +6344,18 @@ def _start_plugin(config, options):
     if not getattr(options, "hot_restart", False) or not _enabled():
         return
     capture = config.pluginmanager.getplugin("capturemanager")
+    controller = "PYTEST_XDIST_WORKER" not in os.environ and _xdist_workers(options)
+    # (standard input is a terminal again only while the capture is suspended)
     with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
         terminal = sys.__stdin__ is not None and sys.__stdin__.isatty() or _debuggers.remote()
-        if terminal and _xdist_workers(options):
-            _output.say("hot-restart: the tests run in pytest-xdist's worker processes, which "
-                        "have no terminal, so --hot-restart is off for this run; run "
-                        "without -n to stop on a failure")
-            return
-    if not terminal:
+        if controller and terminal:  # the tests run in the workers; their sessions come here
+            if capture is not None:
+                _debuggers.guards.append(functools.partial(_capture_suspended, capture))
+            _elsewhere.outputs.append(functools.partial(_terminal_writer, config))
+            _elsewhere.start_holding()
+    if controller:
+        return
+    if not terminal and _elsewhere.place() is None:
         return  # as if the plugin were not there
     config._hot_restart_on = True
     from _pytest.assertion.rewrite import rewrite_asserts
@@ -6233,6 +6375,13 @@ def _start_plugin(config, options):
     _stops.terminal_override = True
     if capture is not None:
         _debuggers.guards.append(functools.partial(_capture_suspended, capture))
+
+
+def _terminal_writer(config):
+    """Where pytest's report is written, to hold while a worker's session is shown."""
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    writer = getattr(reporter, "_tw", None)
+    return [(writer, "_file")] if writer is not None and hasattr(writer, "_file") else []
 
 
 def _xdist_workers(options):

@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,12 @@ if str(ROOT) not in sys.path:
 # not tests of this suite.
 collect_ignore_glob = ["scenarios/*", "plugin_project"]
 
+# The programs the tests start hold their sessions in their own terminal (or
+# wait for attach where a test says so), never in a terminal that this run
+# inherited from a program started with hot-restart.
+for _name in ("HOT_RESTART_TERMINAL", "HOT_RESTART_ATTACH", "HOT_RESTART_ATTACH_TIMEOUT"):
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture(autouse=True)
 def fresh_state(monkeypatch):
@@ -21,3 +28,6 @@ def fresh_state(monkeypatch):
     monkeypatch.setattr(hot_restart, "_registry", hot_restart._Registry())
     monkeypatch.setattr(hot_restart, "_stops", hot_restart._Stops())
     monkeypatch.setattr(hot_restart, "_caches", hot_restart._StopCaches())
+    # nor in this process's terminal, when the suite runs in one
+    monkeypatch.setattr(hot_restart, "_elsewhere", hot_restart._Elsewhere())
+    hot_restart._elsewhere.started = True

@@ -18,6 +18,7 @@ script of what the user sees and types:
     send TEXT          type TEXT and Enter
     key KEY            press one key (a character, enter or ctrl-x)
     ctrl-c             press Ctrl-C
+    sleep SECONDS      let the program run that long
     edit SUFFIX        save the edited files
     replace FILE: OLD => NEW
                        edit FILE in place, replacing the text OLD by NEW
@@ -39,6 +40,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -169,6 +171,8 @@ def _run_step(term, step):
         term.child.send(KEYS.get(arg, arg))
     elif verb == "ctrl-c":
         term.child.sendintr()
+    elif verb == "sleep":
+        time.sleep(float(arg))
     elif verb == "edit":
         term.edit(arg)
     elif verb == "replace":
