@@ -4284,7 +4284,7 @@ def _hold_session(session):
                 session.streams = guards.enter_context(place.open(session))
                 debugger = _debuggers.get_pdb()
                 # fixed in another process's session while this one waited its turn
-                fixed = _picked_up_fix(session.exc)
+                fixed = _picked_up_fix(session.exc, _stopped_name(session))
                 if fixed:
                     session.outcome = _Outcome.CONTINUE
             else:
@@ -4378,7 +4378,7 @@ def _propagate():
         return True
     try:
         try:
-            if _picked_up_fix(exc):
+            if _picked_up_fix(exc, frame.f_code.co_name):
                 propagates = False
             else:
                 propagates = _run_session(_Session(frame, exc, definition))
@@ -4405,7 +4405,7 @@ def _propagate():
         del frame, exc
 
 
-def _picked_up_fix(exc):
+def _picked_up_fix(exc, name):
     """In a process whose sessions are held elsewhere (a pool's worker):
     were the files edited since this process loaded them (the fix made in
     another worker's session)?  Then the edits are loaded, and the failed
@@ -4416,9 +4416,10 @@ def _picked_up_fix(exc):
     if not found or any(f.error for f in found) or not any(
             e.kind == _CHANGED for f in found for e in f.events):
         return False
-    _output.say(f"hot-restart: process {os.getpid()} loaded the edits made since it started "
-                f"({', '.join(_short(f.state.path) for f in found)}) and calls again where "
-                f"{type(exc).__name__} was raised")
+    files = ", ".join(_short(f.state.path) for f in found)
+    _output.say(f"hot-restart: {type(exc).__name__} in {name}() in process {os.getpid()}: "
+                f"{files} changed since this process loaded it; the edits are loaded and "
+                f"{name}() runs again")
     return True
 
 
@@ -5845,7 +5846,8 @@ class _WaitingForAttach:
         path = _socket_path(f"session-{pid}.sock")
         listing = path[:-len(".sock")] + ".json"
         listener = _listen(path)
-        with open(listing + ".new", "w", encoding="utf-8") as f:
+        with open(os.open(listing + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w", encoding="utf-8") as f:
             json.dump(about, f)
         os.replace(listing + ".new", listing)
         deadline = None if self.limit is None else time.monotonic() + self.limit
@@ -6218,7 +6220,8 @@ class _Elsewhere:
             holder, _, path = terminal.partition(" ")
             if holder.isdigit() and int(holder) != pid and path:
                 return _HeldByTerminal(int(holder), path)
-        if attach and attach.lower() not in ("0", "off", "no", "false") and not _has_terminal():
+        if (attach and attach.lower() not in ("0", "off", "no", "false")
+                and hasattr(os, "getuid") and not _has_terminal()):
             try:
                 limit = float(timeout) if timeout else None
             except ValueError:

@@ -79,7 +79,8 @@ def test_a_detached_program_waits_and_is_fixed_from_another_terminal(job):
     assert answer.startswith(f"hot-restart: this socket holds a waiting debugger session of "
                              f"process {pid}; only hot-restart connects to it")
 
-    # a first client looks, then its connection drops: the session goes on waiting
+    # a first client looks and detaches with Ctrl-C; a second one's connection
+    # drops (its terminal is closed): the session goes on waiting each time
     first = _attach(folder, env)
     first.expect(rf"hot-restart: attached to process {pid} \(daemon.py\): ZeroDivisionError "
                  rf"in handle\(\) at daemon.py:3; Ctrl-C detaches")
@@ -87,11 +88,23 @@ def test_a_detached_program_waits_and_is_fixed_from_another_terminal(job):
     first.expect(r"\(Pdb\) ")
     first.sendline("p job")
     first.expect(r"\r\n0\r\n\(Pdb\) ")
-    first.close(force=True)
+    first.sendintr()
+    first.expect(rf"hot-restart: detached; process {pid} still waits \(python -m hot_restart "
+                 rf"attach {pid}\)")
+    first.expect(pexpect.EOF)
+    first.close()
+    assert first.exitstatus == 1
+
+    dropped = _attach(folder, env, pid)
+    dropped.expect("the previous client left; the session goes on here")
+    dropped.expect(r"\(Pdb\) ")
+    dropped.close(force=True)
 
     second = _attach(folder, env, pid)
     second.expect("the previous client left; the session goes on here")
     second.expect(r"\(Pdb\) ")
+    second.sendline("p total")
+    second.expect(r"\r\n70.0\r\n\(Pdb\) ")
     _edit(folder / "daemon.py", "return 100 / job", "return 100 / (job or 1)")
     second.sendline("c")
     second.expect(r"> reloaded daemon.py: handle \(changed\)")
