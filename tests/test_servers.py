@@ -280,17 +280,20 @@ except Exception as exc:
 '''
 
 
-def test_a_celery_worker_stops_in_the_task_and_the_caller_gets_the_fix(tmp_path):
-    """A real worker (the solo pool: tasks run in the worker's own process)
-    and a client in another process; the task that fails stops the worker,
-    and after the fix the client's ``result.get()`` has the fixed value."""
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
+def test_a_celery_worker_stops_in_the_task_and_the_caller_gets_the_fix(tmp_path, pool):
+    """A real worker and a client in another process; the task that fails
+    stops the worker, and after the fix the client's ``result.get()`` has
+    the fixed value.  With the solo pool the task runs in the worker's own
+    process; with prefork, in a child process, whose session is held in the
+    worker's terminal."""
     pytest.importorskip("celery", reason="pip install -r dev-requirements.txt")
     tasks = tmp_path / "tasks.py"
     tasks.write_text(CELERY_TASKS)
     (tmp_path / "client.py").write_text(CELERY_CLIENT)
     worker = _spawn(["-m", "hot_restart", "-m", "celery", "-A", "tasks", "worker",
-                     "--pool=solo", "--loglevel=info", "--without-heartbeat",
-                     "--without-mingle", "--without-gossip"], tmp_path)
+                     f"--pool={pool}", "--concurrency=1", "--loglevel=info",
+                     "--without-heartbeat", "--without-mingle", "--without-gossip"], tmp_path)
 
     def call(name, *args, into):
         into["output"] = subprocess.run(
@@ -302,6 +305,9 @@ def test_a_celery_worker_stops_in_the_task_and_the_caller_gets_the_fix(tmp_path)
         answer = {}
         client = threading.Thread(target=call, args=("total", "values"), kwargs={"into": answer})
         client.start()
+        if pool == "prefork":
+            worker.expect(r"hot-restart: process \d+ \(ForkPoolWorker-1\): ZeroDivisionError in "
+                          r"total\(\) at tasks.py:\d+ stopped; its session is held here")
         worker.expect(r"ZeroDivisionError in total\(\): division by zero")
         worker.expect(r"\(Pdb\) ")
         _save(tasks, CELERY_TASKS.replace("sum(values) / 0", "sum(values) / 2"))
