@@ -34,10 +34,15 @@ The module reads top to bottom in dependency order:
 8. Runtime hooks called by instrumented code: the handler, the restart
    (a generator's replay past its values, or what follows its last yield)
 9. Public API
-10. Instrumented from birth: the import hook and the command line
-11. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
-12. pytest plugin: ``pytest --hot-restart`` (off without a terminal and under
-    pytest-xdist; a doctest is said to be out of reach)
+10. Instrumented from birth: the import hook and the command line (and
+    the children that multiprocessing spawns from it, set up the same way)
+11. Sessions held elsewhere: a child process's in the terminal of the
+    ancestor that holds it, a detached program's waiting for
+    ``python -m hot_restart attach``; the sockets, their protocol, the relay
+12. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
+13. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
+    pytest-xdist the workers' sessions come to the terminal; a doctest is
+    said to be out of reach)
 """
 
 import ast
