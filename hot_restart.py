@@ -6271,10 +6271,15 @@ _elsewhere = _Elsewhere()
 
 
 def _forked_child():
-    """In a child made with fork: its sessions go to the holder, not here."""
+    """In a child made with fork: its sessions go to the holder, not here;
+    and if the fork came while a session was shown, its output is its own."""
     _elsewhere.started = False
     _elsewhere.holder = None
     _elsewhere.terminal = threading.RLock()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, _HeldOutput):
+            setattr(sys, name, stream._real)
 
 
 if hasattr(os, "register_at_fork"):
