@@ -83,6 +83,7 @@ __all__ = [
     "reraise", "exit", "ReloadException", "HotRestartWarning",
     "reload", "RELOAD_ON_CONTINUE", "RELOAD_ALL_ON_CONTINUE", "PRINT_HELP_MESSAGE",
     "PROPAGATED_EXCEPTIONS", "DEBUGGER", "main", "install_import_hook", "catch_all",
+    "ray_runtime_env", "dask_setup",
 ]
 
 ###############################################################################
@@ -1113,7 +1114,15 @@ def _process_start():
         return None
 
 
+#: ``{path: stamp}``: files whose text came from a session's client (kept in
+#: linecache, see _take_sources); the stamp stands for the file's
+_SENT = {}
+
+
 def _stamp(path):
+    sent = _SENT.get(path)
+    if sent is not None:
+        return sent
     try:
         st = os.stat(path)
     except OSError:
@@ -1204,6 +1213,7 @@ class _Registry:
         #: last yield (see :func:`_again_gen`), built again at each restart
         self.rests = weakref.WeakKeyDictionary()
         self.lock = threading.RLock()
+        self.strangers = weakref.WeakSet()  # instrumented code that could not be adopted
 
     def version(self, path, module_globals=None, prepare=None):
         """The compiled instrumented version of ``path`` as it is on disk now.
@@ -1286,6 +1296,44 @@ class _Registry:
         if found is None:
             found = self.definitions[key] = _Definition(path, qualname, ordinal)
         return found
+
+    def adopt(self, code, globals_):
+        """Instrumented code that came from another process (a function sent
+        by value, as Ray and Dask send the functions of ``__main__``): known
+        from now on as the definition it runs, found in its file as it is
+        here (or as a session's client sent it).  The file's code is the
+        definition's current code where it differs: the fix is already in,
+        or the code came without its file's name (cloudpickle 3 names it
+        ``<dynamic-code>``; the file is the ``__file__`` of its globals).
+        None where the file lacks it."""
+        if code in self.strangers:
+            return None
+        path = code.co_filename
+        if path.startswith("<"):
+            path = globals_.get("__file__") or path
+        try:
+            version = self.version(path)
+        except (ReloadException, OSError, SyntaxError, ValueError):
+            version = None
+        qualname = getattr(code, "co_qualname", code.co_name)
+        keys = [k for k in (version.codes if version else ()) if k[1] == code.co_firstlineno
+                and k[0].rpartition(".")[2] == code.co_name and (k[0] == qualname or
+                                                                 qualname == code.co_name)]
+        if len(keys) != 1:
+            self.strangers.add(code)
+            return None
+        new = version.codes[keys[0]]
+        definition = self.owner(new)
+        with self.lock:
+            self.own(code, definition)
+            if definition.code is None:
+                same = code.co_filename == path and _fingerprint(code) == _fingerprint(new)
+                definition.code = code if same else new
+                definition.defaults = version.index[keys[0]][1]
+            for fn in gc.get_referrers(code):
+                if type(fn) is types.FunctionType and fn.__code__ is code:
+                    definition.functions.add(fn)
+        return definition
 
     def instrument(self, fn, propagated=()):
         """Give ``fn`` its instrumented code.
@@ -2274,6 +2322,9 @@ def _reload_files(only=None):
     ``only``: a definition; then only it (and what it contains) reloads.
     Returns the list of _FileReload, one per changed file.
     """
+    session = _session.get()
+    if session is not None and session.streams is not None:
+        _take_sources(session)
     with _registry.lock:
         states = list(_registry.files.values())
         if only is not None:
@@ -2455,8 +2506,12 @@ def _let_go(exc):
     for _ in range(8):
         if exc is None:
             return False
-        # (or a child process did: the mark came with the exception)
+        # (or a child process did: the mark came with the exception, or with
+        # the one it wraps: Ray's RayTaskError keeps the task's as ``cause``)
         if _stops.let_go.get(id(exc)) is exc or _LET_GO_ATTR in getattr(exc, "__dict__", ()):
+            return True
+        wrapped = getattr(exc, "cause", None)
+        if isinstance(wrapped, BaseException) and _LET_GO_ATTR in getattr(wrapped, "__dict__", ()):
             return True
         exc = exc.__context__
     return False
@@ -2896,6 +2951,9 @@ _CATCH_ALLS = {
     ("thread.py", "run"): (None, _FUTURE_WORK),
     ("process.py", "_process_worker"): (None, _CATCH_ALL),
     ("pool.py", "worker"): (None, _CATCH_ALL),
+    # Dask's workers: a task's error is sent to the client, the next task runs
+    ("worker.py", "_run_task_simple"): ("distributed", _CATCH_ALL),
+    ("worker.py", "_run_task_async"): ("distributed", _CATCH_ALL),
     ("runpy.py", "_run_code"): (None, _CATCH_ALL),
     ("runpy.py", "_run_module_as_main"): (None, _CATCH_ALL),
     # servers: socketserver (http.server too) and wsgiref answer a request
@@ -4223,13 +4281,20 @@ def _running_at(frame, stopped):
     return False
 
 
+def _session_file(session):
+    """The file of the function that stopped (a function sent by value may
+    run code that names no file: its definition knows it)."""
+    d = session.definition
+    return d.path if d is not None else session.frame.f_code.co_filename
+
+
 def _banner(session, how_to):
     exc = session.exc
     name = _stopped_name(session)
     text = f"hot-restart: {type(exc).__name__} in {name}(): {exc}"
     if PRINT_HELP_MESSAGE and how_to and not _debuggers.helped:
         _debuggers.helped = True
-        text += "\n" + how_to.format(file=_short(session.frame.f_code.co_filename), name=name)
+        text += "\n" + how_to.format(file=_short(_session_file(session)), name=name)
     return text
 
 
@@ -4375,6 +4440,8 @@ def _propagate():
         return False
     definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, frame, definition)
+    if reason is None and definition is None:  # sent here by value
+        definition = _registry.adopt(frame.f_code, frame.f_globals)
     if reason is not None:
         if reason == "no terminal" and not _stops.warned_no_terminal:
             _stops.warned_no_terminal = True
@@ -5430,9 +5497,10 @@ def _run_script(script, args, options, active):
                                                                                 path))
     sys.modules["__main__"] = main_module
     if active:
-        roots = _project_roots(folder)
+        roots = _elsewhere.roots = _project_roots(folder)
         install_import_hook(roots, options["wrap"], options["no-wrap"])
         _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
+        _after_import("ray", _patch_ray_init)
         code = _registry.version(path).module
         state = _registry.files[path]
         state.module_wrapped, state.namespace = True, vars(main_module)
@@ -5467,9 +5535,10 @@ def _run_module(module, args, options, active):
     sys.argv = [module, *args]
     sys.path[0] = os.getcwd()
     if active:
-        roots = _project_roots(os.getcwd())
+        roots = _elsewhere.roots = _project_roots(os.getcwd())
         install_import_hook(roots, options["wrap"], options["no-wrap"])
         _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
+        _after_import("ray", _patch_ray_init)
         _carry_runtime(vars(sys.modules["__main__"]))
     runpy._run_module_as_main(module, alter_argv=True)
 
@@ -5725,7 +5794,7 @@ def _about(session):
     import time
     return {"pid": os.getpid(), "name": name, "exception": type(exc).__name__,
             "message": str(exc)[:200], "function": _stopped_name(session),
-            "file": frame.f_code.co_filename, "line": exc.__traceback__.tb_lineno
+            "file": _session_file(session), "line": exc.__traceback__.tb_lineno
             if exc.__traceback__ else frame.f_lineno, "since": time.time()}
 
 
@@ -5804,6 +5873,75 @@ def _streams_to(channel, reconnect=None):
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
         streams.flush()
+
+
+def _take_sources(session):
+    """Before a reload in a session held elsewhere: the client's copies of
+    the project's files, where this process runs other copies (a cluster's
+    worker: Ray's working_dir, an image, another machine), so that the
+    edit made on the client's side is what reloads.  They replace, in
+    memory only, the text this process reads for those files (same names:
+    tracebacks, ``list`` and breakpoints read the new lines), and each is
+    said once.  The files asked for are those with wrapped code here and
+    the failed function's; the client sends only files of its project."""
+    paths = set(_registry.files) | {_session_file(session)}
+    here = os.getcwd()
+    asked = [[p, os.path.relpath(p, here) if p.startswith(os.path.join(here, "")) else None]
+             for p in sorted(paths) if not p.startswith("<")]
+    channel = session.streams.channel
+    try:
+        channel.send(sources=asked)
+        reply = channel.receive()
+    except OSError:
+        return
+    sent = reply.get("sources") if isinstance(reply, dict) else None
+    for path, (text, origin) in (sent or {}).items():
+        if path not in dict(asked) or not isinstance(text, str):
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                own = f.read()
+        except (OSError, UnicodeDecodeError):
+            own = None
+        stamp = ("sent", zlib.crc32(text.encode()))
+        if own == text:  # the same file, or an identical copy
+            if _SENT.pop(path, None) is not None:
+                linecache.checkcache(path)
+            continue
+        if _SENT.get(path) == stamp:
+            continue
+        _SENT[path] = stamp
+        linecache.cache[path] = (len(text), None, text.splitlines(True), path)
+        _output.say(f"hot-restart: {_short(path)} is loaded from the client's copy "
+                    f"({origin}), which differs from this process's")
+        _registry.strangers.clear()  # code that could not be adopted may be now
+    if session.definition is None:  # sent by value, from a file this process lacked
+        session.definition = _registry.adopt(session.frame.f_code, session.frame.f_globals)
+
+
+def _client_sources(asked):
+    """The client's side of :func:`_take_sources`: for each ``[path, path
+    relative to the worker's folder]``, the text of the file of this
+    project that it stands for, and where it was read."""
+    roots = [os.path.realpath(r) for r in _elsewhere.roots or [os.getcwd()]]
+    found = {}
+    for item in asked if isinstance(asked, list) else ():
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            continue
+        path, relative = item
+        candidates = [path] + [os.path.join(r, relative) for r in roots
+                               if isinstance(relative, str)]
+        for candidate in candidates:
+            real = os.path.realpath(candidate)
+            if real.endswith(".py") and os.path.isfile(real) and any(
+                    real.startswith(os.path.join(r, "")) for r in roots):
+                try:
+                    with open(real, encoding="utf-8") as f:
+                        found[path] = [f.read(), _short(real)]
+                except (OSError, UnicodeDecodeError):
+                    continue
+                break
+    return found
 
 
 class _HeldByTerminal:
@@ -6078,6 +6216,8 @@ class _Relay:
                 finally:
                     with self.lock:
                         self.prompt = None
+            elif "sources" in message:
+                self.channel.send(sources=_client_sources(message["sources"]))
             elif "end" in message:
                 self._write("".join(early or ()))
                 return message["end"]
@@ -6171,6 +6311,7 @@ def _attach(argv):
     pid = about["pid"]
     print(f"hot-restart: attached to {_describe_waiting(reply['about'])}; Ctrl-C detaches "
           f"(the session goes on waiting)")
+    _elsewhere.roots = _project_roots(os.getcwd())  # the files a worker may ask for
     try:
         outcome = _Relay(channel, sys.stdout).run()
     except KeyboardInterrupt:
@@ -6203,6 +6344,8 @@ class _Elsewhere:
         self.terminal = threading.RLock()
         self.holder = None
         self.started = False
+        #: the project's folders, whose files a worker's session may ask for
+        self.roots = []
         #: callables giving more ``(object, attribute)`` output streams to
         #: hold while a child's session is shown (the pytest plugin's
         #: terminal writer)
@@ -6284,6 +6427,98 @@ def _forked_child():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
+
+
+###############################################################################
+# Ray and Dask: tasks on a cluster's workers
+###############################################################################
+#
+# A task runs in a worker process that the engine starts: its session is
+# held like any child's (in the driver's terminal, or waiting for attach).
+# What the engines need besides: the worker must run hot-restart (a
+# function of ``__main__`` arrives by value with its instrumented code, and
+# unpickling it imports hot-restart; the project's modules must be imported
+# through the import hook, set up as each worker starts), and the worker's
+# files may be copies (see _take_sources).  Nothing here imports Ray or Dask.
+
+_WORKER_ENV = "HOT_RESTART_WORKER"  # JSON: what a cluster's worker wraps
+
+
+def ray_runtime_env(runtime_env=None):
+    """The ``runtime_env`` for ``ray.init()`` (or ``.options()`` of a task or
+    actor) that makes Ray's workers hot-restart's: each worker instruments
+    the project's modules as it imports them (its folder is the job's
+    ``working_dir`` copy, or the driver's folder on this machine), and
+    holds its sessions where the driver's are held.  ``runtime_env``'s own
+    entries are kept; a ``worker_process_setup_hook`` given as a dotted
+    name still runs, after hot-restart's.  ``python -m hot_restart`` passes
+    it to ``ray.init()`` by itself."""
+    import json
+    env = dict(runtime_env or {})
+    env_vars = dict(env.get("env_vars") or {})
+    for name in (_TERMINAL_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV, _DIR_ENV):
+        if name in os.environ:
+            env_vars.setdefault(name, os.environ[name])
+    settings = {"roots": [os.path.realpath(r) for r in _elsewhere.roots]}
+    hook = env.get("worker_process_setup_hook")
+    if isinstance(hook, str) and hook != "hot_restart._ray_worker_setup":
+        settings["hook"] = hook
+    elif hook is not None and not isinstance(hook, str):
+        _output.say("hot-restart: the runtime_env's worker_process_setup_hook is a function, "
+                    "which cannot run after hot-restart's; give it as a dotted name")
+    folder = env.get("working_dir")
+    if isinstance(folder, str) and os.path.isdir(folder):  # what the workers' copies are of
+        shipped = os.path.realpath(folder)
+        if shipped not in _elsewhere.roots:
+            _elsewhere.roots.insert(0, shipped)
+    env_vars[_WORKER_ENV] = json.dumps(settings)
+    env["env_vars"] = env_vars
+    env["worker_process_setup_hook"] = "hot_restart._ray_worker_setup"
+    return env
+
+
+def _ray_worker_setup():
+    """Run by Ray in each worker as it starts (``worker_process_setup_hook``)."""
+    import json
+    settings = json.loads(os.environ.get(_WORKER_ENV) or "{}")
+    _set_up_worker(settings.get("roots", []))
+    hook = settings.get("hook")
+    if hook:
+        module, _, name = hook.rpartition(".")
+        getattr(importlib.import_module(module), name)()
+
+
+def dask_setup(worker=None):
+    """Dask's preload hook: ``dask worker --preload hot_restart`` (or the
+    ``distributed.worker.preload`` setting) makes a worker hot-restart's,
+    as :func:`ray_runtime_env` does for Ray.  The workers of a
+    ``LocalCluster`` that ``python -m hot_restart`` runs need nothing: they
+    are set up as the command line's children."""
+    import json
+    _set_up_worker(json.loads(os.environ.get(_WORKER_ENV) or "{}").get("roots", []))
+
+
+def _set_up_worker(roots):
+    """In a cluster's worker: the project's modules it imports are
+    instrumented from birth.  The project is the worker's folder (a job's
+    copy of the driver's) and the driver's folders where they exist here."""
+    if getattr(_set_up_worker, "done", False) or not _enabled():
+        return
+    _set_up_worker.done = True
+    folders = [os.getcwd()] + [r for r in roots if os.path.isdir(r)]
+    install_import_hook(list(dict.fromkeys(folders)))
+
+
+def _patch_ray_init(ray):
+    """Under the command line: ``ray.init()`` gets :func:`ray_runtime_env`."""
+    init = ray.init
+
+    @functools.wraps(init)
+    def ray_init(*args, **kwargs):
+        kwargs["runtime_env"] = ray_runtime_env(kwargs.get("runtime_env"))
+        return init(*args, **kwargs)
+
+    ray.init = ray_init
 
 
 ###############################################################################

@@ -1,0 +1,121 @@
+"""Edit and continue inside Ray tasks and Dask workers, with real engines on
+this machine: a Ray local cluster, Ray's multi-node simulation with the
+job's working_dir shipped (the worker runs a copy), and a Dask LocalCluster
+with worker processes.  The driver runs in a terminal (pexpect); the task
+crashes in its worker, the session opens in the driver's terminal, the test
+edits the local file and types c, and the driver prints the fixed result;
+q makes the task fail as the engine reports it."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from conftest import ROOT
+
+JOBS = Path(__file__).parent / "cluster_jobs"
+TIMEOUT = 120
+
+pytestmark = pytest.mark.heavy
+
+
+def _driver(tmp_path, name, argument):
+    folder = tmp_path / name
+    shutil.copytree(JOBS / name, folder)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb", "NO_COLOR": "1",
+           "HOT_RESTART_DEBUGGER": "pdb", "PYTHONUNBUFFERED": "1", "RAY_AUTH_MODE": "disabled",
+           "RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0"}
+    env.pop("HOT_RESTART", None)
+    child = pexpect.spawn(sys.executable, ["-m", "hot_restart", "driver.py", argument],
+                          cwd=str(folder), env=env, encoding="utf-8", timeout=TIMEOUT,
+                          dimensions=(50, 250))
+    return folder, child
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+def _finish(child, status):
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == status, child.before
+
+
+@pytest.mark.parametrize("answer", ["c", "q"])
+def test_ray_task_on_a_local_cluster(tmp_path, answer):
+    pytest.importorskip("ray", reason="pip install -r dev-requirements.txt")
+    folder, child = _driver(tmp_path, "ray_local", "3")
+    try:
+        child.expect(r"hot-restart: process \d+ \(default_worker.py\): ZeroDivisionError in "
+                     r"work\(\) at driver.py:10 stopped; its session is held here")
+        child.expect(r"\(Pdb\) ")
+        child.sendline("p x")
+        child.expect(r"\r\n3\r\n\(Pdb\) ")
+        if answer == "c":
+            _edit(folder / "driver.py", "100 / (x - 3)", "100 / (x + 1)")
+            child.sendline("c")
+            child.expect(r"> reloaded driver.py: work \(changed\)")
+            child.expect(r"result 25.0")
+            _finish(child, 0)
+        else:  # the task fails as Ray reports it, and the driver does not stop again
+            child.sendline("q")
+            child.expect(r"ray.exceptions.RayTaskError\(ZeroDivisionError\)")
+            child.expect(r"ZeroDivisionError: division by zero")
+            _finish(child, 1)
+            assert "(Pdb)" not in child.before
+    finally:
+        child.close(force=True)
+
+
+def test_ray_task_on_a_cluster_runs_a_copy_and_gets_the_edit(tmp_path):
+    pytest.importorskip("ray", reason="pip install -r dev-requirements.txt")
+    folder, child = _driver(tmp_path, "ray_copy", "3")
+    try:
+        child.expect(r"hot-restart: process \d+ \(default_worker.py\): ZeroDivisionError in "
+                     r"compute\(\) at /tmp/ray/\S*working_dir_files/\S*/tasks.py:7 stopped; its "
+                     r"session is held here")
+        child.expect(r"\(Pdb\) ")
+        # the user edits the file on their side; the worker's copy is untouched
+        _edit(folder / "job" / "tasks.py", "100 / (x - 3)", "100 / (x + 1)")
+        child.sendline("c")
+        child.expect(r"hot-restart: tasks.py is loaded from the client's copy \(job/tasks.py\), "
+                     r"which differs from this process's")
+        child.expect(r"> reloaded tasks.py: compute \(changed\)")
+        child.expect(r"tasks.py runs from a copy: True")
+        child.expect(r"result 25.0")
+        _finish(child, 0)
+    finally:
+        child.close(force=True)
+
+
+@pytest.mark.parametrize("answer", ["c", "q"])
+def test_dask_task_on_a_local_cluster(tmp_path, answer):
+    pytest.importorskip("distributed", reason="pip install -r dev-requirements.txt")
+    folder, child = _driver(tmp_path, "dask_local", "3")
+    try:
+        child.expect(r"hot-restart: process \d+ \(Dask Worker process \(from Nanny\)\): "
+                     r"ZeroDivisionError in work\(\) at driver.py:8 stopped; its session is "
+                     r"held here")
+        child.expect(r"\(Pdb\) ")
+        child.sendline("p x")
+        child.expect(r"\r\n3\r\n\(Pdb\) ")
+        if answer == "c":
+            _edit(folder / "driver.py", "100 / (x - 3)", "100 / (x + 1)")
+            child.sendline("c")
+            child.expect(r"> reloaded driver.py: work \(changed\)")
+            child.expect(r"result 25.0")
+            _finish(child, 0)
+        else:  # the future's error, as Dask reports it; the driver does not stop again
+            child.sendline("q")
+            child.expect(r"ZeroDivisionError: division by zero")
+            _finish(child, 1)
+            assert "(Pdb)" not in child.before
+    finally:
+        child.close(force=True)
