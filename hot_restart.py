@@ -5647,7 +5647,9 @@ def _after_import(name, then):
 # None for the process's own terminal), and, in the holder, for the terminal
 # around its own sessions (``_elsewhere.terminal``).
 
-_TERMINAL_ENV = "HOT_RESTART_TERMINAL"  # "pid socket": the process holding the terminal
+_TERMINAL_ENV = "HOT_RESTART_TERMINAL"  # "pid host address": the process holding the terminal
+_LISTEN_ENV = "HOT_RESTART_LISTEN"      # "tcp[:HOST[:PORT]]": the holder listens there
+_TOKEN_ENV = "HOT_RESTART_TOKEN"        # the holder's secret, which a TCP client must send
 _ATTACH_ENV = "HOT_RESTART_ATTACH"      # "1": with no terminal, a crash waits for attach
 _ATTACH_TIMEOUT_ENV = "HOT_RESTART_ATTACH_TIMEOUT"  # seconds; then the exception propagates
 _DIR_ENV = "HOT_RESTART_DIR"            # the folder of the sockets, if not the default
@@ -5703,15 +5705,33 @@ def _listen(path):
     return listener
 
 
-def _connect(path, timeout=5):
+def _listen_tcp(spec):
+    """A TCP listener for ``tcp[:HOST[:PORT]]`` (HOST 127.0.0.1 unless given),
+    and the address that others connect to."""
     import socket
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(path)
-    except OSError:
-        sock.close()
-        raise
+    _, _, rest = spec.partition(":")
+    host, _, port = rest.partition(":")
+    host = host or "127.0.0.1"
+    listener = socket.create_server((host, int(port or 0)))
+    if host in ("0.0.0.0", "::"):
+        host = socket.gethostbyname(socket.gethostname())
+    return listener, f"tcp:{host}:{listener.getsockname()[1]}"
+
+
+def _connect(address, timeout=5):
+    """A connected socket to a Unix socket's path, or to ``tcp:HOST:PORT``."""
+    import socket
+    if address.startswith("tcp:"):
+        host, _, port = address[4:].rpartition(":")
+        sock = socket.create_connection((host, int(port)), timeout)
+    else:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            raise
     sock.settimeout(None)
     return sock
 
@@ -5762,15 +5782,18 @@ def _refusal(what):
             f"hot-restart connects to it (python -m hot_restart attach)\n").encode()
 
 
-def _greeted(sock, what):
+def _greeted(sock, what, token=None):
     """``(channel, first message)`` of a new connection, if it comes from this
-    user and speaks the protocol; anything else gets a refusal and None."""
+    user (over TCP: if it knows ``token``, the holder's secret) and speaks
+    the protocol; anything else gets a refusal and None."""
+    import hmac
     sock.settimeout(5)
     try:
-        if _peer_is_me(sock):
+        if token is not None or _peer_is_me(sock):
             channel = _Channel(sock)
             message = channel.receive()
-            if isinstance(message, dict) and message.get("hot-restart") == _PROTOCOL:
+            if isinstance(message, dict) and message.get("hot-restart") == _PROTOCOL and (
+                    token is None or hmac.compare_digest(str(message.get("token", "")), token)):
                 sock.settimeout(None)
                 return channel, message
         sock.sendall(_refusal(what))
@@ -5954,7 +5977,8 @@ class _HeldByTerminal:
     def open(self, session):
         try:
             channel = _Channel(_connect(self.path))
-            channel.send(**{"hot-restart": _PROTOCOL, "session": _about(session)})
+            channel.send(**{"hot-restart": _PROTOCOL, "session": _about(session),
+                            "token": os.environ.get(_TOKEN_ENV, "")})
         except OSError as exc:
             raise _NoPlace(f"the process holding the terminal (pid {self.pid}) cannot be "
                            f"reached ({exc})") from None
@@ -6065,8 +6089,8 @@ class _Holder:
     protocol, another shows them in the terminal one at a time, in the
     order they came, while the others are listed as waiting."""
 
-    def __init__(self, listener, path):
-        self.listener, self.path = listener, path
+    def __init__(self, listener, path, token=None):
+        self.listener, self.path, self.token = listener, path, token
         self.waiting = []  # (channel, about), in order of arrival
         self.arrived = threading.Condition()
         self.showing = None  # the _Relay of the session shown
@@ -6085,7 +6109,7 @@ class _Holder:
             threading.Thread(target=self._greet, args=(sock,), daemon=True).start()
 
     def _greet(self, sock):
-        channel, message = _greeted(sock, "the terminal")
+        channel, message = _greeted(sock, "the terminal", self.token)
         about = message and message.get("session")
         if not isinstance(about, dict):
             if channel is not None:
@@ -6365,8 +6389,8 @@ class _Elsewhere:
 
     def _decide(self, terminal, attach, timeout, pid):
         if terminal:
-            holder, _, path = terminal.partition(" ")
-            if holder.isdigit() and int(holder) != pid and path:
+            holder, host, path = (terminal.split(" ", 2) + ["", ""])[:3]
+            if holder.isdigit() and path and (int(holder) != pid or host != _host()):
                 return _HeldByTerminal(int(holder), path)
         if (attach and attach.lower() not in ("0", "off", "no", "false")
                 and hasattr(os, "getuid") and not _has_terminal()):
@@ -6390,16 +6414,24 @@ class _Elsewhere:
             terminal = False
         if self.place() is not None or not terminal or not hasattr(os, "getuid"):
             return
+        listen, token = os.environ.get(_LISTEN_ENV, ""), None
         try:
-            path = _socket_path(f"terminal-{os.getpid()}.sock")
-            listener = _listen(path)
-        except (OSError, ReloadException) as exc:
+            if listen.startswith("tcp"):  # a worker on another machine can reach it
+                import secrets
+                listener, path = _listen_tcp(listen)
+                token = secrets.token_hex(16)
+            else:
+                path = _socket_path(f"terminal-{os.getpid()}.sock")
+                listener = _listen(path)
+        except (OSError, ValueError, ReloadException) as exc:
             _output.say(f"hot-restart: child processes cannot hold their sessions in this "
                         f"terminal: {exc}")
             return
-        self.holder = _Holder(listener, path)
+        self.holder = _Holder(listener, path, token)
         self.holder.start()
-        os.environ[_TERMINAL_ENV] = f"{os.getpid()} {path}"
+        os.environ[_TERMINAL_ENV] = f"{os.getpid()} {_host()} {path}"
+        if token is not None:
+            os.environ[_TOKEN_ENV] = token
         import atexit
         atexit.register(self._stop_holding, path)
 
@@ -6407,10 +6439,15 @@ class _Elsewhere:
         if self.holder is not None and os.getpid() == self._pid:
             with contextlib.suppress(OSError):
                 self.holder.listener.close()
-                os.unlink(path)
+                if not path.startswith("tcp:"):
+                    os.unlink(path)
 
 
 _elsewhere = _Elsewhere()
+
+
+def _host():
+    return os.uname().nodename if hasattr(os, "uname") else ""
 
 
 def _forked_child():
@@ -6456,7 +6493,7 @@ def ray_runtime_env(runtime_env=None):
     import json
     env = dict(runtime_env or {})
     env_vars = dict(env.get("env_vars") or {})
-    for name in (_TERMINAL_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV, _DIR_ENV):
+    for name in (_TERMINAL_ENV, _TOKEN_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV, _DIR_ENV):
         if name in os.environ:
             env_vars.setdefault(name, os.environ[name])
     settings = {"roots": [os.path.realpath(r) for r in _elsewhere.roots]}

@@ -21,13 +21,14 @@ TIMEOUT = 120
 pytestmark = pytest.mark.heavy
 
 
-def _driver(tmp_path, name, argument):
+def _driver(tmp_path, name, argument, **more_env):
     folder = tmp_path / name
     shutil.copytree(JOBS / name, folder)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb", "NO_COLOR": "1",
            "HOT_RESTART_DEBUGGER": "pdb", "PYTHONUNBUFFERED": "1", "RAY_AUTH_MODE": "disabled",
            "RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0"}
     env.pop("HOT_RESTART", None)
+    env.update(more_env)
     child = pexpect.spawn(sys.executable, ["-m", "hot_restart", "driver.py", argument],
                           cwd=str(folder), env=env, encoding="utf-8", timeout=TIMEOUT,
                           dimensions=(50, 250))
@@ -74,9 +75,12 @@ def test_ray_task_on_a_local_cluster(tmp_path, answer):
         child.close(force=True)
 
 
-def test_ray_task_on_a_cluster_runs_a_copy_and_gets_the_edit(tmp_path):
+@pytest.mark.parametrize("listen", ["unix", "tcp:127.0.0.1"])
+def test_ray_task_on_a_cluster_runs_a_copy_and_gets_the_edit(tmp_path, listen):
+    """Over the holder's Unix socket, and over TCP with its secret (the way
+    for workers on other machines)."""
     pytest.importorskip("ray", reason="pip install -r dev-requirements.txt")
-    folder, child = _driver(tmp_path, "ray_copy", "3")
+    folder, child = _driver(tmp_path, "ray_copy", "3", HOT_RESTART_LISTEN=listen)
     try:
         child.expect(r"hot-restart: process \d+ \(default_worker.py\): ZeroDivisionError in "
                      r"compute\(\) at /tmp/ray/\S*working_dir_files/\S*/tasks.py:7 stopped; its "

@@ -11,6 +11,8 @@ import time
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.heavy
+
 MODULE = '''\
 def ratio(values):
     return values[0] / values[1]

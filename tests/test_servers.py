@@ -218,7 +218,8 @@ SERVERS = {
 }
 
 
-@pytest.mark.parametrize("name", SERVERS)
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.heavy)
+                                  if name.startswith("django") else name for name in SERVERS])
 def test_a_server_stops_in_the_view_and_the_request_gets_the_fix(name, tmp_path):
     package, filename, source, command, ready, fixed, logged = SERVERS[name]
     pytest.importorskip(package, reason="pip install -r dev-requirements.txt")
