@@ -75,6 +75,25 @@ def test_ray_task_on_a_local_cluster(tmp_path, answer):
         child.close(force=True)
 
 
+def test_ray_actor_method_keeps_the_actors_state(tmp_path):
+    pytest.importorskip("ray", reason="pip install -r dev-requirements.txt")
+    folder, child = _driver(tmp_path, "ray_actor", "3")
+    try:
+        child.expect("first 100.0")
+        child.expect(r"hot-restart: process \d+ \(default_worker.py\): ZeroDivisionError in "
+                     r"Counter.add\(\) at driver.py:11 stopped; its session is held here")
+        child.expect(r"\(Pdb\) ")
+        child.sendline("p self.total")
+        child.expect(r"\r\n100.0\r\n\(Pdb\) ")
+        _edit(folder / "driver.py", "100 / (x - 3)", "100 / (x + 1)")
+        child.sendline("c")
+        child.expect(r"> reloaded driver.py: Counter.add \(changed\)")
+        child.expect(r"second 125.0")
+        _finish(child, 0)
+    finally:
+        child.close(force=True)
+
+
 @pytest.mark.parametrize("listen", ["unix", "tcp:127.0.0.1"])
 def test_ray_task_on_a_cluster_runs_a_copy_and_gets_the_edit(tmp_path, listen):
     """Over the holder's Unix socket, and over TCP with its secret (the way
