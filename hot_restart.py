@@ -83,7 +83,8 @@ __all__ = [
     "reraise", "exit", "ReloadException", "HotRestartWarning",
     "reload", "RELOAD_ON_CONTINUE", "RELOAD_ALL_ON_CONTINUE", "PRINT_HELP_MESSAGE",
     "PROPAGATED_EXCEPTIONS", "DEBUGGER", "main", "install_import_hook", "catch_all",
-    "ray_runtime_env", "dask_setup",
+    "ray_runtime_env", "dask_setup", "watch", "patch", "revert", "commit",
+    "WATCH_INTERVAL", "WATCH_SETTLE",
 ]
 
 ###############################################################################
@@ -5326,6 +5327,7 @@ options:
   --catch-all NAME   the function NAME (package.module.function) catches errors only to
                      report them: reaching it is a crash (repeatable)
   --no-catch-all NAME  NAME is not such a function, even if hot-restart knows it as one
+  --watch            apply each saved edit to the running program, with no crash
   --attach           with no terminal, a crash waits for a debugger to attach
                      (python -m hot_restart attach), as HOT_RESTART_ATTACH=1 does
   --attach-timeout SECONDS  wait that long, then let the exception propagate
@@ -5340,7 +5342,7 @@ HOT_RESTART=0, the program runs exactly as plain python would run it."""
 def _parse_command_line(argv):
     """``(options, script or None, module or None, program arguments)``."""
     options = {"wrap": [], "no-wrap": [], "debugger": None, "catch-all": [],
-               "no-catch-all": [], "attach": False, "attach-timeout": None}
+               "no-catch-all": [], "attach": False, "attach-timeout": None, "watch": False}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -5369,6 +5371,8 @@ def _parse_command_line(argv):
                 options[name[2:]].append(value)
         elif arg == "--attach":
             options["attach"] = True
+        elif arg == "--watch":
+            options["watch"] = True
         elif arg == "-m":
             if i + 1 >= len(argv):
                 _usage_error("-m needs a module name")
@@ -5425,6 +5429,8 @@ def main(argv=None):
     if argv and argv[0] == "attach" and not os.path.exists("attach"):
         return _attach(argv[1:])
     options, script, module, args = _parse_command_line(argv)
+    if options["watch"] and _enabled():
+        watch()
     if options["attach"]:
         os.environ[_ATTACH_ENV] = "1"
     if options["attach-timeout"]:
@@ -5435,7 +5441,7 @@ def main(argv=None):
         catch_all(name)
     for name in options["no-catch-all"]:
         catch_all(name, reports=False)
-    active = _enabled() and (_has_terminal() or _debuggers.remote()
+    active = _enabled() and (_has_terminal() or _debuggers.remote() or options["watch"]
                              or _elsewhere.place() is not None)
     if active:
         _elsewhere.start_holding()
@@ -6556,6 +6562,221 @@ def _patch_ray_init(ray):
         return init(*args, **kwargs)
 
     ray.init = ray_init
+
+
+###############################################################################
+# Watch mode: saved edits go live without a crash
+###############################################################################
+#
+# A thread polls the files with wrapped code (os.stat: their modification
+# time and size); a file that changed and then stayed the same for a short
+# while (editors write in several steps) is reloaded by the same engine as
+# continue, and the usual report is printed.  It waits while a session is
+# open: the session holds the registry's lock, and its own continue reloads.
+
+#: Seconds between two looks at the watched files, and how long a changed
+#: file must stay as it is before it is read (a half-written file is not).
+WATCH_INTERVAL, WATCH_SETTLE = 0.1, 0.05
+
+
+class _Watcher:
+    """The watch thread's state: files whose last save did not compile
+    (reported once, until they change again)."""
+
+    def __init__(self):
+        self.thread = None
+        self.failed = {}  # path -> the stamp of the save that did not compile
+        self.reloads = 0  # saves applied (for the benchmark)
+
+    def start(self):
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._run, name="hot-restart watch",
+                                           daemon=True)
+            self.thread.start()
+
+    def _run(self):
+        import time
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            try:
+                self.look()
+            except Exception as exc:  # the program goes on; the watcher too
+                _output.say(f"hot-restart: the watcher met an error of its own "
+                            f"({type(exc).__name__}: {exc}); it goes on watching")
+
+    def changed(self):
+        """The watched files saved since they were loaded, and not since a
+        save that did not compile."""
+        found = []
+        for state in list(_registry.files.values()):
+            stamp = _stamp(state.path)
+            if stamp != state.stamp and stamp is not None and self.failed.get(
+                    state.path) != stamp:
+                found.append((state.path, stamp))
+        return found
+
+    def look(self):
+        """One look: apply the files saved since, once they have settled."""
+        import time
+        changed = self.changed()
+        if not changed:
+            return False
+        while True:  # until the files stay as they are for a moment
+            time.sleep(WATCH_SETTLE)
+            again = self.changed()
+            if again == changed:
+                break
+            changed = again
+        if not _registry.lock.acquire(blocking=False):
+            return False  # a session is open: its continue reloads
+        try:
+            with _applied_together():
+                found = _reload_files()
+        finally:
+            _registry.lock.release()
+        for f in found:
+            if f.error:
+                self.failed[f.state.path] = f.stamp or _stamp(f.state.path)
+            else:
+                self.failed.pop(f.state.path, None)
+        message = _describe_reloads(found, again="save it again")
+        if message:
+            _output.say(message)
+        self.reloads += 1
+        return True
+
+
+@contextmanager
+def _applied_together():
+    """While a reload puts its new code in place, other threads do not run
+    (as far as Python allows: the interpreter switches threads only at its
+    switch interval, or when a thread waits), so that an edit of several
+    functions takes effect as a whole."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(60)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+_watcher = _Watcher()
+
+
+def watch():
+    """Watch every file that holds wrapped code: when one is saved, its
+    changed definitions are reloaded in place in the running program, in a
+    thread of hot-restart's, and the usual one-line report is printed.  A
+    save that does not compile is reported once and applies nothing; the
+    next good save applies.  Crashes still stop as usual; the watcher waits
+    while a session is open.  Returns at once; calling it again does
+    nothing more."""
+    _watcher.start()
+
+
+class _Patch:
+    """The source text a definition had before :func:`patch` changed it."""
+
+    def __init__(self, path, original):
+        self.path, self.original = path, original
+
+
+_patches = {}  # path -> _Patch: files whose text in force came from patch()
+
+
+def _definition_region(path, lines, qualname):
+    """``(first line, last line, indentation)`` of the definition named
+    ``qualname`` in ``lines`` (1-based, decorators included), or None."""
+    tree = ast.parse("".join(lines), path)
+    for name, _ordinal, node, _ancestors in _definitions(tree):
+        if name == qualname:
+            return _first_line(node), node.end_lineno, node.col_offset
+    return None
+
+
+def _set_text(path, text):
+    """Make ``text`` the source of ``path`` for the reload engine, in
+    memory only; None: the file on disk again."""
+    if text is None:
+        _SENT.pop(path, None)
+        linecache.cache.pop(path, None)
+        linecache.checkcache(path)
+        return
+    _SENT[path] = ("patched", zlib.crc32(text.encode()))
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)
+
+
+def _reload_and_report(path):
+    found = _reload_files()
+    errors = [f.error for f in found if f.error]
+    message = _describe_reloads(found, again="patch it again")
+    return errors, message
+
+
+def patch(fn, source):
+    """Put ``source`` (the text of a new definition of ``fn``, a ``def``
+    statement, at any indentation) in place of ``fn``'s definition, through
+    the same engine as a reload: every reference to ``fn`` runs it, closures
+    and methods included.  The file is not written (see :func:`commit`).
+    Returns the report; raises ReloadException (and changes nothing) when
+    the new text does not compile."""
+    import textwrap
+    definition = _definition_of(fn)
+    path = definition.path
+    linecache.checkcache(path)
+    lines = linecache.getlines(path)
+    region = _definition_region(path, lines, definition.qualname)
+    if region is None:
+        raise ReloadException(f"{definition.qualname} is no longer in {_short(path)}")
+    first, last, indent = region
+    body = textwrap.indent(textwrap.dedent(source).strip("\n") + "\n", " " * indent)
+    text = "".join(lines[:first - 1]) + body + "".join(lines[last:])
+    record = _patches.get(path) or _Patch(path, "".join(lines))
+    _set_text(path, text)
+    errors, message = _reload_and_report(path)
+    if errors:
+        _set_text(path, None if path not in _patches else "".join(lines))
+        raise ReloadException("; ".join(errors) + "; nothing was changed")
+    _patches[path] = record
+    return message
+
+
+def revert(fn):
+    """Take back what :func:`patch` put in place in ``fn``'s file: the file's
+    own text is in force again (reloaded as an edit would be)."""
+    path = _definition_of(fn).path
+    record = _patches.pop(path, None)
+    if record is None:
+        raise ReloadException(f"{_short(path)} has no patch to revert")
+    _set_text(path, None)
+    return _reload_and_report(path)[1]
+
+
+def commit(fn):
+    """Write what :func:`patch` put in place into ``fn``'s file, at the
+    definition's exact place; the file is then what runs."""
+    path = _definition_of(fn).path
+    if path not in _patches:
+        raise ReloadException(f"{_short(path)} has no patch to commit")
+    text = "".join(linecache.getlines(path))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    del _patches[path]
+    _set_text(path, None)
+    state = _registry.files.get(path)
+    if state is not None:
+        state.stamp = _stamp(path)  # the very text that runs
+    return path
+
+
+def _definition_of(fn):
+    for inner in _innermost(fn) or [fn]:
+        code = getattr(inner, "__code__", None)
+        definition = _registry.owner(code) if code is not None else None
+        if definition is not None:
+            return definition
+    raise ReloadException(f"{getattr(fn, '__qualname__', fn)!r} is not wrapped; wrap it "
+                          f"(hot_restart.wrap) before patching it")
 
 
 ###############################################################################
