@@ -1607,6 +1607,8 @@ def _scan(state, only=None):
             nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
             return _plan_file(state, stamp, lines, outline, nodes, only)
     except SyntaxError as exc:
+        if exc.lineno and 0 < exc.lineno <= len(lines):  # the text parsed, not the file's
+            exc.text = lines[exc.lineno - 1]
         return _FileReload(state, error=_describe_syntax_error(exc))
 
 
