@@ -158,9 +158,14 @@ _VALUE = "@hot_restart.value"
 _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
+_LOOP_ENTER = "@hot_restart.loop_enter"
 
 class _Again(BaseException):
     """Sent from a restarted call that failed again to the loop that started it."""
+
+
+class _LoopStart(BaseException):
+    """Sent from the first statement of a function under ``--loop`` to its handler."""
 
 
 class _Retry(BaseException):
@@ -174,7 +179,7 @@ class _Retry(BaseException):
 # Exceptions that are part of normal control flow and always propagate (and
 # bdb.BdbQuit, a debugger's quit, once bdb is imported), hot-restart's own too.
 _NEVER_STOP = (KeyboardInterrupt, SystemExit, GeneratorExit, StopIteration,
-               StopAsyncIteration, _Again, _Retry)
+               StopAsyncIteration, _Again, _Retry, _LoopStart)
 
 _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
 
@@ -880,7 +885,7 @@ def _read_through(fn, names, scopes):
 _NEEDS_DEEP = ("yield", ":=", "super", "__class__")
 
 
-def _instrument_tree(tree, lines=None):
+def _instrument_tree(tree, lines=None, loops=()):
     """Instrument every function in ``tree`` in place.
 
     With the source ``lines``, a function whose text has no yield, walrus or
@@ -888,14 +893,16 @@ def _instrument_tree(tree, lines=None):
     its statements only.  Returns ``{(qualname, first_line): (ordinal, node)}``
     for all definitions.
     """
-    return _instrument_all(_definitions(tree), {}, lines)
+    return _instrument_all(_definitions(tree), {}, lines, loops=loops)
 
 
-def _instrument_all(definitions, scopes, lines=None, keep_free=None):
+def _instrument_all(definitions, scopes, lines=None, keep_free=None, loops=()):
     """Instrument each function of ``definitions``; see :func:`_instrument_tree`.
 
     ``keep_free`` maps a qualified name to free variables its new code must
-    keep (those of the running closure).
+    keep (those of the running closure); ``loops``, the qualified names of
+    the functions run under ``--loop``, whose body starts with a call that
+    starts the develop loop (see :func:`_loop_enter`).
     """
     index = {}
     for qualname, ordinal, node, ancestors in definitions:
@@ -910,7 +917,13 @@ def _instrument_all(definitions, scopes, lines=None, keep_free=None):
             _analyze(node, scopes, deep)
         if _instrumentable(node, scopes[node]):
             keep = keep_free.get(qualname, ()) if keep_free else ()
-            _instrument(node, _plan(node, qualname, ancestors, scopes, keep))
+            plan = _plan(node, qualname, ancestors, scopes, keep)
+            _instrument(node, plan)
+            if qualname in loops and not plan.generator:
+                guarded = next(n for n in node.body if isinstance(n, ast.Try))
+                at = _Maker(guarded.body[0].lineno, guarded.body[0].col_offset)
+                guarded.body.insert(0, at(ast.Expr, value=at(
+                    ast.Call, func=at.name(_LOOP_ENTER), args=[], keywords=[])))
         # Functions made at run time (closures, and all of a module imported
         # instrumented) join the registry as they are made.
         track = ast.Name(_TRACK, _LOAD)
@@ -1227,10 +1240,11 @@ class _Registry:
         current = self.versions.get(path)
         if current is not None and current.stamp == stamp and stamp is not None:
             return current
-        cached = None if prepare else _load_cached(path, stamp)
+        plain = prepare is None and not _loops.targets_in(path)  # as the cache has it
+        cached = _load_cached(path, stamp) if plain else None
         if cached is None:
             cached = self._compile(path, module_globals, prepare)
-            if prepare is None:
+            if plain:
                 _store_cached(path, stamp, *cached)
         module, index, outline = cached
         codes = _function_codes(module)
@@ -1257,7 +1271,7 @@ class _Registry:
         outline = _outline(tree.body, lines, flags=flags)
         if prepare is not None:
             prepare(tree, "".join(lines))
-        nodes = _instrument_tree(tree, lines)
+        nodes = _instrument_tree(tree, lines, _loops.targets_in(path))
         module = compile(tree, path, "exec", flags=flags, dont_inherit=True)
         index = {key: (ordinal, _default_texts(lines, node))
                  for key, (ordinal, node) in nodes.items() if not isinstance(node, ast.ClassDef)}
@@ -1471,7 +1485,7 @@ def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=
             sep = ".<locals>." if isinstance(candidate, _FUNCS) else "."
             own += _definitions_in(candidate.body, qualname + sep, ancestors + (candidate,), {})
             keep = {qualname: [v for v in old_free or () if v != "__class__" or not rewrite]}
-            _instrument_all(own, inner_scopes, keep_free=keep)
+            _instrument_all(own, inner_scopes, keep_free=keep, loops=_loops.targets_in(path))
         module = compile(_surrogate(candidate, ancestors, scopes), path, "exec",
                          flags=flags, dont_inherit=True)
         code = _function_codes(module).get((qualname, first))
@@ -2541,6 +2555,7 @@ class _Stops:
         self.terminal_override = False
         self.catch_alls = _DeclaredCatchAlls()
         self.switched_off = False  # %hot_restart off
+        self.loops = {}  # frame -> how its develop loop starts (see _develop_loop)
 
 
 class _DeclaredCatchAlls:
@@ -4441,10 +4456,16 @@ def _propagate():
             return True
         _note_generator_count(frame, exc)
         return False
+    if type(exc) is _LoopStart:  # the develop loop runs it: see _again
+        _stops.loops[frame] = _MISSING
+        return False
     definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, frame, definition)
     if reason is None and definition is None:  # sent here by value
         definition = _registry.adopt(frame.f_code, frame.f_globals)
+    if reason is None and definition is not None and _loops.wanted(definition, "raises"):
+        _stops.loops[frame] = exc  # --xloop: the develop loop, from this failure
+        return False
     if reason is not None:
         if reason == "no terminal" and not _stops.warned_no_terminal:
             _stops.warned_no_terminal = True
@@ -4592,6 +4613,8 @@ def _call_again(cells, frame):
 def _again(cells):
     """Call the failed function again; loop while its restarts fail again."""
     frame = sys._getframe(1)
+    if frame in _stops.loops:
+        return _develop_loop(cells, frame, _stops.loops.pop(frame))
     if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
         raise _Again  # this is itself a restarted call: restart from the first one
     while True:
@@ -4899,9 +4922,20 @@ def _super(owner, obj):
 #: What instrumented code calls, by the names it uses.  They live in
 #: builtins; a ``__main__`` module with instrumented code holds them too
 #: (:func:`_carry_runtime`).
+def _loop_enter():
+    """The first statement of a function under ``--loop``: a call from the
+    program starts the develop loop (through the handler, which keeps the
+    call's arguments); the loop's own runs, and runs with no terminal, go on."""
+    frame = sys._getframe(1)
+    if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
+        return
+    if _has_terminal() and _session.get() is None:
+        raise _LoopStart
+
+
 _RUNTIME = {_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
             _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
-            _SUPER: _super, _TRACK: _track}
+            _SUPER: _super, _TRACK: _track, _LOOP_ENTER: _loop_enter}
 builtins.__dict__.update(_RUNTIME)
 
 
@@ -5330,6 +5364,9 @@ options:
                      report them: reaching it is a crash (repeatable)
   --no-catch-all NAME  NAME is not such a function, even if hot-restart knows it as one
   --watch            apply each saved edit to the running program, with no crash
+  --loop FUNCTION    (module:function; repeatable) when FUNCTION is called, run it,
+                     show its result, and run it again on each save until c
+  --xloop FUNCTION   the same, only when FUNCTION raises
   --attach           with no terminal, a crash waits for a debugger to attach
                      (python -m hot_restart attach), as HOT_RESTART_ATTACH=1 does
   --attach-timeout SECONDS  wait that long, then let the exception propagate
@@ -5344,7 +5381,8 @@ HOT_RESTART=0, the program runs exactly as plain python would run it."""
 def _parse_command_line(argv):
     """``(options, script or None, module or None, program arguments)``."""
     options = {"wrap": [], "no-wrap": [], "debugger": None, "catch-all": [],
-               "no-catch-all": [], "attach": False, "attach-timeout": None, "watch": False}
+               "no-catch-all": [], "attach": False, "attach-timeout": None, "watch": False,
+               "loop": [], "xloop": []}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -5375,6 +5413,12 @@ def _parse_command_line(argv):
             options["attach"] = True
         elif arg == "--watch":
             options["watch"] = True
+        elif name in ("--loop", "--xloop"):
+            if not eq:
+                if i + 1 >= len(argv):
+                    _usage_error(f"{name} needs a function's name")
+                value, i = argv[i + 1], i + 1
+            options[name[2:]].append(value)
         elif arg == "-m":
             if i + 1 >= len(argv):
                 _usage_error("-m needs a module name")
@@ -5431,6 +5475,10 @@ def main(argv=None):
     if argv and argv[0] == "attach" and not os.path.exists("attach"):
         return _attach(argv[1:])
     options, script, module, args = _parse_command_line(argv)
+    for name in options["loop"]:
+        _loops.add(name, "always")
+    for name in options["xloop"]:
+        _loops.add(name, "raises")
     if options["watch"] and _enabled():
         watch()
     if options["attach"]:
@@ -6619,18 +6667,31 @@ class _Watcher:
 
     def look(self):
         """One look: apply the files saved since, once they have settled."""
+        if not self.changed():
+            return False
+        found = self.settle_and_reload()
+        if found is None:
+            return False
+        message = _describe_reloads(found, again="save it again")
+        if message:
+            _output.say(message)
+        self.reloads += 1
+        return True
+
+    def settle_and_reload(self):
+        """Once the changed files stay as they are for a moment, reload
+        them: the reload's findings, or None while a session is open (its
+        own continue reloads)."""
         import time
         changed = self.changed()
-        if not changed:
-            return False
-        while True:  # until the files stay as they are for a moment
+        while True:
             time.sleep(WATCH_SETTLE)
             again = self.changed()
             if again == changed:
                 break
             changed = again
         if not _registry.lock.acquire(blocking=False):
-            return False  # a session is open: its continue reloads
+            return None
         try:
             with _applied_together():
                 found = _reload_files()
@@ -6641,11 +6702,7 @@ class _Watcher:
                 self.failed[f.state.path] = f.stamp or _stamp(f.state.path)
             else:
                 self.failed.pop(f.state.path, None)
-        message = _describe_reloads(found, again="save it again")
-        if message:
-            _output.say(message)
-        self.reloads += 1
-        return True
+        return found
 
 
 @contextmanager
@@ -6663,6 +6720,123 @@ def _applied_together():
 
 
 _watcher = _Watcher()
+
+
+class _Loops:
+    """The functions named by ``--loop`` (``always``) and ``--xloop``
+    (``raises``): ``(module, qualified name)``, the module ``__main__`` for
+    a name without one."""
+
+    def __init__(self):
+        self.always, self.raises = set(), set()
+        self._paths = {}
+
+    def add(self, name, kind):
+        module, _, qualname = name.rpartition(":")
+        getattr(self, kind).add((module or "__main__", qualname))
+
+    def _path(self, module):
+        if module == "__main__":  # (the command line puts the script's in place)
+            path = getattr(sys.modules.get("__main__"), "__file__", None)
+            return os.path.realpath(path) if path else None
+        if module not in self._paths:
+            try:
+                spec = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                spec = None
+            path = spec.origin if spec is not None else None
+            if path is None:
+                return None
+            self._paths[module] = os.path.realpath(path)
+        return self._paths[module]
+
+    def targets_in(self, path):
+        """The qualified names under ``--loop`` in the file ``path``."""
+        if not self.always:
+            return ()
+        real = os.path.realpath(path)
+        return {q for m, q in self.always if self._path(m) == real}
+
+    def wanted(self, definition, kind):
+        targets = getattr(self, kind)
+        if not targets:
+            return False
+        real = os.path.realpath(definition.path)
+        return any(q == definition.qualname and self._path(m) == real for m, q in targets)
+
+
+_loops = _Loops()
+
+
+def _develop_loop(cells, frame, first):
+    """Run the function of ``frame`` with its call's arguments, show how it
+    ended, and wait: each save of a watched file reloads and runs it again;
+    ``r`` runs it again, ``c`` lets the program go on with the last result
+    (or the last exception), ``q`` ends the program.  ``first``: the
+    exception of the failure that started an ``--xloop``, or _MISSING."""
+    import traceback
+    name = _code_qualname(frame.f_code)
+    _output.say(f"hot-restart: develop loop on {name}(): each save runs it again with the "
+                f"same arguments; r runs it again, c goes on with the last result, q quits")
+    outcome = None if first is _MISSING else ("raised", first)
+    while True:
+        if outcome is None:
+            try:
+                outcome = ("returned", _call_again(cells, frame))
+            except KeyboardInterrupt:
+                outcome = ("interrupted", KeyboardInterrupt())
+            except BaseException as exc:
+                outcome = ("raised", exc)
+        kind, value = outcome
+        if kind == "returned":
+            text = repr(value)
+            _output.say(f"hot-restart: {name}() returned "
+                        f"{text if len(text) <= 200 else text[:200] + '...'}")
+        elif kind == "raised":
+            _hide_own_frames(value.__traceback__)
+            _output.say("".join(traceback.format_exception(type(value), value,
+                                                           value.__traceback__)).rstrip())
+            _output.say(f"hot-restart: {name}() raised {type(value).__name__}")
+        else:
+            _output.say(f"hot-restart: the run of {name}() was interrupted (Ctrl-C)")
+        event, detail = _next_event()
+        if event == "save":
+            if detail:
+                _output.say(detail)
+            if "***" not in (detail or ""):
+                outcome = None
+        elif detail == "r":
+            outcome = None
+        elif detail == "c":
+            if kind == "returned":
+                return value
+            if kind == "raised":
+                _stops.let_go[id(value)] = value  # its callers do not stop for it again
+            raise value
+        elif detail == "q":
+            raise SystemExit(1)
+        else:
+            _output.say("hot-restart: save a file to run it again, or type r (run again), "
+                        "c (go on) or q (quit)")
+
+
+def _next_event():
+    """Wait for a save of a watched file (``("save", report)``, once it is
+    reloaded) or a command typed (``("command", text)``)."""
+    import select
+    prompt = "loop> "
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], WATCH_INTERVAL)
+        if ready:
+            line = sys.stdin.readline()
+            return "command", line.strip() if line else "c"
+        if _watcher.changed():
+            found = _watcher.settle_and_reload()
+            if found is not None:
+                sys.stdout.write("\n")
+                return "save", _describe_reloads(found, again="save it again")
 
 
 def watch():

@@ -1,0 +1,11 @@
+import time
+
+
+def greet():
+    name = input("name? ")
+    while name == "Ada":  # hangs, until fixed
+        time.sleep(0.05)
+    return f"hello {name}"
+
+
+print(greet())
