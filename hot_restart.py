@@ -39,8 +39,11 @@ The module reads top to bottom in dependency order:
 11. Sessions held elsewhere: a child process's in the terminal of the
     ancestor that holds it, a detached program's waiting for
     ``python -m hot_restart attach``; the sockets, their protocol, the relay
-12. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
-13. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
+12. Ray and Dask: the workers of a cluster set up as hot-restart's
+13. Watch mode: saved edits applied in a thread, the develop loop
+    (``--loop``), and ``patch`` / ``revert`` / ``commit``
+14. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
+15. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
     pytest-xdist the workers' sessions come to the terminal; a doctest is
     said to be out of reach)
 """
