@@ -33,6 +33,16 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("heavy")]
 
 
+def edit(path, old, new):
+    """Replace ``old`` by ``new`` in the file ``path``, as an editor saves it
+    (at least a tick later: the stamp moves)."""
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path.name}"
+    path.write_text(text.replace(old, new))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
 @pytest.fixture(autouse=True)
 def fresh_state(monkeypatch):
     """Each in-process test starts with an empty registry and no stop

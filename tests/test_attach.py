@@ -14,6 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from conftest import ROOT
+from conftest import edit as _edit
 
 PROGRAM = Path(__file__).parent / "attach_program" / "daemon.py"
 TIMEOUT = 30
@@ -43,14 +44,6 @@ def _attach(folder, env, *args):
     return pexpect.spawn(sys.executable, ["-m", "hot_restart", "attach", *args],
                          cwd=str(folder), env=env, encoding="utf-8", timeout=TIMEOUT,
                          dimensions=(50, 200))
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
 
 def test_a_detached_program_waits_and_is_fixed_from_another_terminal(job):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from conftest import ROOT
+from conftest import edit as _edit
 
 JOBS = Path(__file__).parent / "cluster_jobs"
 TIMEOUT = 120
@@ -35,27 +36,32 @@ def _driver(tmp_path, name, argument, **more_env):
     return folder, child
 
 
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-
-
 def _finish(child, status):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == status, child.before
 
 
+# a task that fails on a local cluster: (engine's module, job, the worker's
+# name, the line, how the engine reports the failure after q)
+LOCAL = {
+    "ray": ("ray", "ray_local", r"default_worker.py", 10,
+            r"ray.exceptions.RayTaskError\(ZeroDivisionError\)"),
+    "dask": ("distributed", "dask_local", r"Dask Worker process \(from Nanny\)", 8,
+             r"client.submit\(work"),
+}
+
+
 @pytest.mark.parametrize("answer", ["c", "q"])
-def test_ray_task_on_a_local_cluster(tmp_path, answer):
-    pytest.importorskip("ray", reason="pip install -r dev-requirements.txt")
-    folder, child = _driver(tmp_path, "ray_local", "3")
+@pytest.mark.parametrize("engine", LOCAL)
+def test_a_task_on_a_local_cluster(tmp_path, engine, answer):
+    """The function of the driver's script, sent to the worker by value."""
+    module, job, worker, line, reported = LOCAL[engine]
+    pytest.importorskip(module, reason="pip install -r dev-requirements.txt")
+    folder, child = _driver(tmp_path, job, "3")
     try:
-        child.expect(r"hot-restart: process \d+ \(default_worker.py\): ZeroDivisionError in "
-                     r"work\(\) at driver.py:10 stopped; its session is held here")
+        child.expect(rf"hot-restart: process \d+ \({worker}\): ZeroDivisionError in "
+                     rf"work\(\) at driver.py:{line} stopped; its session is held here")
         child.expect(r"\(Pdb\) ")
         child.sendline("p x")
         child.expect(r"\r\n3\r\n\(Pdb\) ")
@@ -65,9 +71,9 @@ def test_ray_task_on_a_local_cluster(tmp_path, answer):
             child.expect(r"> reloaded driver.py: work \(changed\)")
             child.expect(r"result 25.0")
             _finish(child, 0)
-        else:  # the task fails as Ray reports it, and the driver does not stop again
+        else:  # the task fails as the engine reports it; the driver does not stop again
             child.sendline("q")
-            child.expect(r"ray.exceptions.RayTaskError\(ZeroDivisionError\)")
+            child.expect(reported)
             child.expect(r"ZeroDivisionError: division by zero")
             _finish(child, 1)
             assert "(Pdb)" not in child.before
@@ -114,31 +120,5 @@ def test_ray_task_on_a_cluster_runs_a_copy_and_gets_the_edit(tmp_path, listen):
         child.expect(r"tasks.py runs from a copy: True")
         child.expect(r"result 25.0")
         _finish(child, 0)
-    finally:
-        child.close(force=True)
-
-
-@pytest.mark.parametrize("answer", ["c", "q"])
-def test_dask_task_on_a_local_cluster(tmp_path, answer):
-    pytest.importorskip("distributed", reason="pip install -r dev-requirements.txt")
-    folder, child = _driver(tmp_path, "dask_local", "3")
-    try:
-        child.expect(r"hot-restart: process \d+ \(Dask Worker process \(from Nanny\)\): "
-                     r"ZeroDivisionError in work\(\) at driver.py:8 stopped; its session is "
-                     r"held here")
-        child.expect(r"\(Pdb\) ")
-        child.sendline("p x")
-        child.expect(r"\r\n3\r\n\(Pdb\) ")
-        if answer == "c":
-            _edit(folder / "driver.py", "100 / (x - 3)", "100 / (x + 1)")
-            child.sendline("c")
-            child.expect(r"> reloaded driver.py: work \(changed\)")
-            child.expect(r"result 25.0")
-            _finish(child, 0)
-        else:  # the future's error, as Dask reports it; the driver does not stop again
-            child.sendline("q")
-            child.expect(r"ZeroDivisionError: division by zero")
-            _finish(child, 1)
-            assert "(Pdb)" not in child.before
     finally:
         child.close(force=True)
