@@ -3915,6 +3915,12 @@ class _PdbAdapter(_Adapter):
             return True
         return super().postcmd(stop, line)
 
+    def _validate_file_mtime(self):
+        """pdb 3.13 warns that an edited file runs stale code; at a stop of
+        ours, continue loads the edit, so it does not."""
+        if self._current is None:
+            super()._validate_file_mtime()
+
     def do_continue(self, arg):
         """c(ont(inue))
         Reload the edited source and call the failed function again with
