@@ -109,7 +109,7 @@ class _Session:
             except pexpect.EOF:
                 if pattern is None:
                     return
-                raise AssertionError(f"the program ended before {pattern!r}:\n{seen}")
+                raise AssertionError(f"the program ended before {pattern!r}:\n{seen}") from None
             if chunk:
                 seen += chunk
                 self._feed(chunk)
