@@ -36,6 +36,7 @@ COLUMNS, ROWS = 112, 22
 RECORDINGS = {
     "demo": ("demo.py", "python demo.py", [
         ("expect", r"\(Pdb\) "), ("pause", 1.0),
+        ("type", "where"), ("expect", r"\(Pdb\) "), ("pause", 1.5),
         ("type", "p name, hours"), ("expect", r"\(Pdb\) "), ("pause", 1.0),
         ("save", "        speeds[name] = km / hours",
          "        if hours:\n            speeds[name] = km / hours"),

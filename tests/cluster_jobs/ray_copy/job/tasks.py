@@ -2,6 +2,5 @@ import os
 
 
 def compute(x):
-    print("tasks.py runs from a copy:", os.path.dirname(__file__) == os.getcwd()
-          and "working_dir_files" in __file__, flush=True)
-    return 100 / (x - 3)
+    from_a_copy = os.path.dirname(__file__) == os.getcwd() and "working_dir_files" in __file__
+    return 100 / (x - 3), f"from a copy: {from_a_copy}"
