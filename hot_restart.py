@@ -2508,7 +2508,7 @@ def _stop_decision(exc, frame, definition):
         return "the user let it propagate"
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
         return "marked as control flow"
-    terminal = _elsewhere.place() is not None or _has_terminal() or _debuggers.attached()
+    terminal = _has_terminal() or _debuggers.attached() or _elsewhere.place() is not None
     if not terminal and _stops.warned_no_terminal:
         return "no terminal"
     if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
@@ -2517,22 +2517,36 @@ def _stop_decision(exc, frame, definition):
         return "a caller catches it"
     if _is_test_outcome(exc):  # asked only here, where it would stop
         return "control flow"
+    if _let_go_elsewhere(exc):
+        return "the user let it propagate in another process"
     return None if terminal else "no terminal"
 
 
 def _let_go(exc):
     """Did the user let ``exc`` propagate, or the exception it was raised
     while handling (a translation: ``raise ParseError from e``)?"""
+    if not _stops.let_go:
+        return False
     for _ in range(8):
         if exc is None:
             return False
-        # (or a child process did: the mark came with the exception, or with
-        # the one it wraps: Ray's RayTaskError keeps the task's as ``cause``)
-        if _stops.let_go.get(id(exc)) is exc or _LET_GO_ATTR in getattr(exc, "__dict__", ()):
+        if _stops.let_go.get(id(exc)) is exc:
             return True
+        exc = exc.__context__
+    return False
+
+
+def _let_go_elsewhere(exc):
+    """Did the user let ``exc`` propagate in the child process it came from
+    (asked only where it would stop)?  The mark came with the exception, or
+    with the one it wraps: Ray's RayTaskError keeps the task's as ``cause``."""
+    for _ in range(8):
+        if exc is None:
+            return False
         wrapped = getattr(exc, "cause", None)
-        if isinstance(wrapped, BaseException) and _LET_GO_ATTR in getattr(wrapped, "__dict__", ()):
-            return True
+        for one in (exc, wrapped):
+            if isinstance(one, BaseException) and _LET_GO_ATTR in getattr(one, "__dict__", ()):
+                return True
         exc = exc.__context__
     return False
 
@@ -5494,6 +5508,7 @@ def main(argv=None):
         os.environ[_ATTACH_ENV] = "1"
     if options["attach-timeout"]:
         os.environ[_ATTACH_TIMEOUT_ENV] = options["attach-timeout"]
+    _elsewhere.forget()
     if options["debugger"]:
         DEBUGGER = options["debugger"]
     for name in options["catch-all"]:
@@ -5520,7 +5535,8 @@ def main(argv=None):
             tb = tb.tb_next
         _hide_own_frames(tb)
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
-        if active and not isinstance(exc, _NEVER_STOP) and not _let_go(exc):
+        if active and not isinstance(exc, _NEVER_STOP) and not (_let_go(exc) or
+                                                                _let_go_elsewhere(exc)):
             _post_mortem(exc, tb)
         if isinstance(exc, KeyboardInterrupt):
             signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -6439,18 +6455,22 @@ class _Elsewhere:
         #: hold while a child's session is shown (the pytest plugin's
         #: terminal writer)
         self.outputs = []
-        self._known = (None, None, None, None, None)
+        self._known = None
 
     def place(self):
         """The place of a session of this process: None for its own terminal
         (or none at all), else a :class:`_HeldByTerminal` or a
         :class:`_WaitingForAttach`.  Asked at every stop decision: cheap."""
-        environ = os.environ
-        key = (environ.get(_TERMINAL_ENV), environ.get(_ATTACH_ENV),
-               environ.get(_ATTACH_TIMEOUT_ENV), os.getpid())
-        if key != self._known[:4]:
-            self._known = (*key, self._decide(*key))
-        return self._known[4]
+        known = self._known
+        if known is None:  # read once per process (a fork, or forget(), reads again)
+            environ = os.environ
+            known = self._known = [self._decide(environ.get(_TERMINAL_ENV), environ.get(
+                _ATTACH_ENV), environ.get(_ATTACH_TIMEOUT_ENV), os.getpid())]
+        return known[0]
+
+    def forget(self):
+        """The environment changed (the command line's options): read it again."""
+        self._known = None
 
     def _decide(self, terminal, attach, timeout, pid):
         if terminal:
@@ -6520,6 +6540,7 @@ def _forked_child():
     and if the fork came while a session was shown, its output is its own."""
     _elsewhere.started = False
     _elsewhere.holder = None
+    _elsewhere.forget()
     _elsewhere.terminal = threading.RLock()
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
