@@ -6490,7 +6490,7 @@ class _Elsewhere:
         """In a process that runs in a terminal with hot-restart active, and
         whose sessions are held here: listen for its descendants' sessions
         and tell them where, through the environment.  Once per process."""
-        if self.started or os.getpid() == getattr(self, "_pid", None):
+        if self.started:  # (a fork starts again: see _forked_child)
             return
         self.started, self._pid = True, os.getpid()
         try:  # a real terminal (not the pytest plugin's or Jupyter's)
@@ -6668,7 +6668,6 @@ class _Watcher:
     def __init__(self):
         self.thread = None
         self.failed = {}  # path -> the stamp of the save that did not compile
-        self.reloads = 0  # saves applied (for the benchmark)
 
     def start(self):
         if self.thread is None or not self.thread.is_alive():
@@ -6711,7 +6710,6 @@ class _Watcher:
         message = _describe_reloads(found, again="save it again")
         if message:
             _output.say(message)
-        self.reloads += 1
         return True
 
     def settle_and_reload(self):
