@@ -6142,22 +6142,54 @@ class _WaitingForAttach:
                     os.unlink(name)
 
 
+class _Withheld:
+    """What the holder's other threads write while a child's session is
+    shown.  ``release`` writes it, in order, and from then on their writes go
+    straight through: a lock makes the switch, so nothing written at the
+    moment a session ends is lost or put out of order.  It also runs at exit,
+    when a parent that goes on at once (its worker returned) may end before
+    the thread that showed the session has written what waited."""
+
+    def __init__(self, thread):
+        self.thread = thread  # the relay's own, which writes through
+        self.lock = threading.Lock()
+        self.items = []  # (stream, text)
+        self.released = False
+
+    def write(self, stream, text):
+        with self.lock:
+            if self.released:
+                return stream.write(text)
+            self.items.append((stream, text))
+            return len(text)
+
+    def release(self):
+        with self.lock:
+            if self.released:
+                return
+            self.released = True
+            for stream, text in self.items:
+                stream.write(text)
+            for stream in {id(s): s for s, _ in self.items}.values():
+                stream.flush()
+            self.items = []
+
+
 class _HeldOutput:
     """Stands for one of the holder's output streams while a child's session
     is shown: the relay's own thread writes through; the rest waits in
-    ``held`` and is written when the session ends."""
+    ``withheld`` until the session ends."""
 
-    def __init__(self, real, thread, held):
-        self._real, self._thread, self._held = real, thread, held
+    def __init__(self, real, withheld):
+        self._real, self._withheld = real, withheld
 
     def write(self, text):
-        if threading.get_ident() == self._thread:
+        if threading.get_ident() == self._withheld.thread:
             return self._real.write(text)
-        self._held.append((self._real, text))
-        return len(text)
+        return self._withheld.write(self._real, text)
 
     def flush(self):
-        if threading.get_ident() == self._thread:
+        if threading.get_ident() == self._withheld.thread or self._withheld.released:
             self._real.flush()
 
     def __getattr__(self, name):
@@ -6234,23 +6266,23 @@ class _Holder:
 
     @contextmanager
     def _held(self):
-        held, thread = [], threading.get_ident()
+        import atexit
+        withheld = _Withheld(threading.get_ident())
         places = [(sys, "stdout"), (sys, "stderr")]
         for more in _elsewhere.outputs:
             places += more()
         saved = [(obj, attr, getattr(obj, attr)) for obj, attr in places]
         real = sys.stdout
         for obj, attr, stream in saved:
-            setattr(obj, attr, _HeldOutput(stream, thread, held))
+            setattr(obj, attr, _HeldOutput(stream, withheld))
+        atexit.register(withheld.release)
         try:
             yield real
         finally:
+            withheld.release()
+            atexit.unregister(withheld.release)
             for obj, attr, stream in reversed(saved):
                 setattr(obj, attr, stream)
-            for stream, text in held:
-                stream.write(text)
-            for stream in {id(s): s for s, _ in held}.values():
-                stream.flush()
 
 
 class _Relay:
