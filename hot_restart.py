@@ -5817,6 +5817,19 @@ def _connect(address, timeout=5):
     return sock
 
 
+def _dial(address, **hello):
+    """``(channel, answer)``: a connection to the listener at ``address``,
+    greeted with ``hello`` in the protocol, and the first message it sent
+    back (None if none came).  OSError if it cannot be reached."""
+    channel = _Channel(_connect(address))
+    try:
+        channel.send(**{"hot-restart": _PROTOCOL}, **hello)
+    except OSError:
+        channel.close()
+        raise
+    return channel, channel.receive()
+
+
 def _peer_is_me(sock):
     """Is the process at the other end of ``sock`` this user's?  (Asked of
     the kernel where it can tell; the folder's mode guards the rest.)"""
@@ -6056,14 +6069,12 @@ class _HeldByTerminal:
 
     @contextmanager
     def open(self, session):
-        try:
-            channel = _Channel(_connect(self.path))
-            channel.send(**{"hot-restart": _PROTOCOL, "session": _about(session),
-                            "token": os.environ.get(_TOKEN_ENV, "")})
+        try:  # the answer comes when it is our turn
+            channel, reply = _dial(self.path, session=_about(session),
+                                   token=os.environ.get(_TOKEN_ENV, ""))
         except OSError as exc:
             raise _NoPlace(f"the process holding the terminal (pid {self.pid}) cannot be "
                            f"reached ({exc})") from None
-        reply = channel.receive()  # our turn
         if not reply or not reply.get("go"):
             channel.close()
             raise _NoPlace(f"the process holding the terminal (pid {self.pid}) did not "
@@ -6251,7 +6262,7 @@ class _Holder:
                                   f"session is held here"]
                         header += [f"hot-restart: waiting its turn: {_describe_waiting(other)}"
                                    for other in others]
-                        relay = _Relay(channel, out, header)
+                        relay = _Relay(channel, out, header, _read_in_shared_terminal)
                         with self.arrived:
                             self.showing = relay
                         channel.send(go=True)
@@ -6290,10 +6301,12 @@ class _Relay:
     line read here (with line editing) whenever it asks for one.  ``header``
     comes first, once the session prompts: a session that ends at once,
     because it loaded a fix made meanwhile, shows only what it printed.
-    ``note`` (from any thread) says something between its lines."""
+    ``note`` (from any thread) says something between its lines.  ``read``
+    reads the line: :func:`input`, or in the holder's terminal
+    :func:`_read_in_shared_terminal`."""
 
-    def __init__(self, channel, out, header=()):
-        self.channel, self.out, self.header = channel, out, list(header)
+    def __init__(self, channel, out, header=(), read=input):
+        self.channel, self.out, self.header, self.read = channel, out, list(header), read
         self.lock = threading.Lock()
         self.prompt = None  # while a line is read: its prompt
         self.notes = []
@@ -6345,7 +6358,7 @@ class _Relay:
                     self.notes = []
                     self.prompt = message["input"]
                 try:
-                    line = input(self.prompt)
+                    line = self.read(self.prompt)
                 except EOFError:
                     self.channel.send(eof=True)
                 else:
@@ -6358,6 +6371,47 @@ class _Relay:
             elif "end" in message:
                 self._write("".join(early or ()))
                 return message["end"]
+
+
+def _read_in_shared_terminal(prompt):
+    """``input(prompt)`` in a terminal that other processes of the program
+    share, where Ctrl-C clears the line typed, as at pdb's own prompt,
+    instead of interrupting: the terminal would send the interrupt to every
+    process of the program, the parent and the workers that run on among
+    them.  The terminal's signal keys are off while the line is read
+    (readline turns them on as it starts reading: off again just after)."""
+    try:
+        import termios
+    except ImportError:
+        return input(prompt)
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError):  # not a terminal
+        return input(prompt)
+
+    def keys_off():
+        now = termios.tcgetattr(fd)
+        now[3] &= ~termios.ISIG
+        termios.tcsetattr(fd, termios.TCSANOW, now)
+
+    try:
+        import readline
+    except ImportError:
+        readline = None
+    try:
+        if readline is not None and "libedit" not in (readline.__doc__ or ""):
+            readline.parse_and_bind(r'"\C-c": kill-whole-line')  # reached only with keys off
+            readline.set_pre_input_hook(keys_off)
+            return input(prompt)
+        keys_off()
+        # no line editing: the line comes with the ^C typed, and what follows
+        # the last one is what is meant
+        return input(prompt).rpartition("\x03")[2]
+    finally:
+        if readline is not None:
+            readline.set_pre_input_hook(None)
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 def _waiting_sessions():
@@ -6437,9 +6491,7 @@ def _attach(argv):
         raise SystemExit(1)
     problem = "it did not answer"
     try:
-        channel = _Channel(_connect(path))
-        channel.send(**{"hot-restart": _PROTOCOL, "attach": True})
-        reply = channel.receive()
+        channel, reply = _dial(path, attach=True)
     except OSError as exc:
         reply, problem = None, exc
     if not reply or "about" not in reply:

@@ -215,29 +215,3 @@ def test_sessions_over_tcp_need_the_holders_secret(tmp_path):
     finally:
         term.close(force=True)
 
-
-HOLDING_AT_EXIT = """
-import sys, threading, time
-import hot_restart
-holder = hot_restart._Holder(None, None)
-entered = threading.Event()
-def show():  # a child's session, shown until after the program has ended
-    with holder._held():
-        entered.set()
-        time.sleep(3)
-threading.Thread(target=show, daemon=True).start()
-entered.wait()
-for n in range(3):
-    print(f"parent line {n}", file=sys.stderr)
-print("parent done")
-"""
-
-
-def test_output_held_during_a_session_is_written_when_the_program_ends_first():
-    # the parent's last words (a traceback, most often) are written while a
-    # worker's session is still being closed, and the program ends at once
-    result = subprocess.run([sys.executable, "-c", HOLDING_AT_EXIT], capture_output=True,
-                            text=True, timeout=TIMEOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert result.stderr.splitlines() == [f"parent line {n}" for n in range(3)]
-    assert result.stdout == "parent done\n"
