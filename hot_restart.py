@@ -6399,8 +6399,10 @@ def _read_in_shared_terminal(prompt):
         import readline
     except ImportError:
         readline = None
+    if readline is not None and "libedit" in (readline.__doc__ or ""):
+        readline = None  # libedit (macOS) may lack the pre-input hook: read plainly
     try:
-        if readline is not None and "libedit" not in (readline.__doc__ or ""):
+        if readline is not None:
             readline.parse_and_bind(r'"\C-c": kill-whole-line')  # reached only with keys off
             readline.set_pre_input_hook(keys_off)
             return input(prompt)

@@ -43,6 +43,10 @@ READ_A_LINE = """
 import sys
 if sys.argv[1] == "plain":
     sys.modules["readline"] = None  # a Python built without it
+elif sys.argv[1] == "libedit":  # macOS's: no pre-input hook
+    import types
+    sys.modules["readline"] = types.ModuleType("readline", "Importing this module enables "
+                                               "command line editing using libedit readline.")
 import hot_restart
 try:
     line = hot_restart._read_in_shared_terminal("(Pdb) ")
@@ -52,7 +56,7 @@ print(f"read {line!r}")
 """
 
 
-@pytest.mark.parametrize("editing", ["readline", "plain"])
+@pytest.mark.parametrize("editing", ["readline", "plain", "libedit"])
 def test_ctrl_c_at_a_held_prompt_clears_the_line_and_interrupts_no_one(editing):
     # the same terminal's interrupt would reach every process of the program
     child = pexpect.spawn(sys.executable, ["-c", READ_A_LINE, editing], env=ENV,
