@@ -4378,6 +4378,24 @@ def _prompt_names():
             builtins.__dict__.pop("hot_restart", None)
 
 
+@contextmanager
+def _lines_of_unnamed_code(session):
+    """While the session is shown, the lines of its file under the name of
+    code that came without one (cloudpickle 3 sends ``<dynamic-code>``):
+    the stop, ``where``, ``list`` and ``ll`` show the source."""
+    name = session.frame.f_code.co_filename
+    path = session.definition.path if session.definition is not None else name
+    lines = linecache.getlines(path) if name.startswith("<") and path != name else None
+    if not lines or name in linecache.cache:
+        yield
+        return
+    linecache.cache[name] = (sum(map(len, lines)), None, lines, name)
+    try:
+        yield
+    finally:
+        linecache.cache.pop(name, None)
+
+
 def _hold_session(session):
     trace = sys.gettrace() if _debuggers.traces() else None
     if trace is not None:
@@ -4403,6 +4421,7 @@ def _hold_session(session):
                 for guard in _debuggers.guards:
                     guards.enter_context(guard())
                 debugger = _debuggers.get()  # made where the real terminal is in place
+            guards.enter_context(_lines_of_unnamed_code(session))
             banner = _banner(session, debugger.how_to)
             while not fixed:
                 session.outcome = None
