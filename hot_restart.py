@@ -3924,6 +3924,12 @@ class _PdbAdapter(_Adapter):
         if line is not None:
             self.lineno = max(0, line - 6)
 
+    def _print_lines(self, lines, start, breaks=(), frame=None):
+        # list and ll mark the current line with ->: at a stop, the line that failed
+        line = self._handler_lines.get(frame)
+        super()._print_lines(lines, start, breaks,
+                             frame if line is None else _AtLine(frame, line))
+
     def postcmd(self, stop, line):
         if self._current is not None and self._current.outcome is not None:
             return True
@@ -4035,6 +4041,28 @@ class _IpdbAdapter(_PdbAdapter):
             else:
                 debugger.set_colors("NoColor")
         return debugger
+
+    def print_list_lines(self, filename, first, last):
+        # IPython marks the current frame's line: at a stop, the line that failed
+        frame = self.curframe
+        line = self._handler_lines.get(frame)
+        if line is not None:
+            self.curframe = _AtLine(frame, line)
+        try:
+            super().print_list_lines(filename, first, last)
+        finally:
+            self.curframe = frame
+
+
+class _AtLine:
+    """A frame as the debugger lists it at a stop: its handler runs on the
+    def line, but the line to mark is the one that failed."""
+
+    def __init__(self, frame, line):
+        self._frame, self.f_lineno = frame, line
+
+    def __getattr__(self, name):
+        return getattr(self._frame, name)
 
 
 class _Unavailable(ImportError):

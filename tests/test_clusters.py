@@ -67,7 +67,7 @@ def test_a_task_on_a_local_cluster(tmp_path, engine, answer):
         child.expect(r"\r\n3\r\n\(Pdb\) ")
         # the source, also where the code came without its file's name
         child.sendline("list")
-        child.expect(rf"\r\n *{line}  >>\t    return 100 / \(x - 3\)\r\n")
+        child.expect(rf"\r\n *{line}  ->\t    return 100 / \(x - 3\)\r\n")
         child.expect(r"\(Pdb\) ")
         if answer == "c":
             _edit(folder / "driver.py", "100 / (x - 3)", "100 / (x + 1)")
