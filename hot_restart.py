@@ -2469,8 +2469,10 @@ def _has_terminal():
 
 
 def _is_debugger_quit(exc):
-    bdb = sys.modules.get("bdb")  # not imported until a debugger is used
-    return bdb is not None and isinstance(exc, bdb.BdbQuit)
+    # bdb is not imported until a debugger is used, and while another
+    # thread's stop imports it, it is in sys.modules before BdbQuit is defined
+    bdb_quit = getattr(sys.modules.get("bdb"), "BdbQuit", None)
+    return bdb_quit is not None and isinstance(exc, bdb_quit)
 
 
 # What test runners raise to end a test that is not a failure: a skip, an
@@ -5948,8 +5950,8 @@ def _greeted(sock, what, token=None):
 def _about(session):
     """What a waiting session says of itself, for the lists and the first line."""
     frame, exc = session.frame, session.exc
-    process = sys.modules.get("multiprocessing")
-    name = process.current_process().name if process is not None else "MainProcess"
+    current = getattr(sys.modules.get("multiprocessing"), "current_process", None)
+    name = current().name if current is not None else "MainProcess"
     if name == "MainProcess":
         worker = os.environ.get("PYTEST_XDIST_WORKER")
         program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""

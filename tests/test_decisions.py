@@ -12,6 +12,7 @@ import importlib
 import sys
 import textwrap
 import threading
+import types
 import warnings
 
 import pytest
@@ -679,3 +680,14 @@ def test_stop_decision(name, run_program):
     assert stops == ([expected] if expected else []), (
         f"{name}: stopped in {stops}, expected " + (f"a stop in {expected}" if expected
                                                     else "no stop"))
+
+
+def test_a_crash_while_another_thread_imports_the_debugger_still_stops(run_program, monkeypatch):
+    # Two threads crash at once: the first to stop imports pdb, and so bdb;
+    # the other decides while bdb is in sys.modules but not yet run
+    monkeypatch.setitem(sys.modules, "bdb", types.ModuleType("bdb"))
+    stops = run_program("while bdb is imported", '''
+        def main():
+            return check(1)
+        ''')
+    assert stops == ["check"]
