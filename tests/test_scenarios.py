@@ -102,6 +102,11 @@ class Terminal:
         self.output = ""
 
     def expect(self, pattern):
+        if isinstance(pattern, str):
+            # steps are read line by line: a . in them does not cross a line
+            # break (pexpect's own default, DOTALL, let a .* run on to a later
+            # line and eat the output the next step waits for)
+            pattern = re.compile(pattern)
         try:
             self.child.expect(pattern)
         except (pexpect.TIMEOUT, pexpect.EOF) as exc:
