@@ -3926,11 +3926,14 @@ class _PdbAdapter(_Adapter):
         if line is not None:
             self.lineno = max(0, line - 6)
 
-    def _print_lines(self, lines, start, breaks=(), frame=None):
-        # list and ll mark the current line with ->: at a stop, the line that failed
+    def _listed(self, frame):
+        """The frame as list and ll mark its current line: at a stop, the
+        line that failed, not the def line its handler runs on."""
         line = self._handler_lines.get(frame)
-        super()._print_lines(lines, start, breaks,
-                             frame if line is None else _AtLine(frame, line))
+        return frame if line is None else _AtLine(frame, line)
+
+    def _print_lines(self, lines, start, breaks=(), frame=None):
+        super()._print_lines(lines, start, breaks, self._listed(frame))
 
     def postcmd(self, stop, line):
         if self._current is not None and self._current.outcome is not None:
@@ -4045,11 +4048,9 @@ class _IpdbAdapter(_PdbAdapter):
         return debugger
 
     def print_list_lines(self, filename, first, last):
-        # IPython marks the current frame's line: at a stop, the line that failed
+        # IPython marks the line of self.curframe, not of a frame it is given
         frame = self.curframe
-        line = self._handler_lines.get(frame)
-        if line is not None:
-            self.curframe = _AtLine(frame, line)
+        self.curframe = self._listed(frame)
         try:
             super().print_list_lines(filename, first, last)
         finally:
