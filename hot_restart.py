@@ -941,7 +941,7 @@ def _function_codes(code, prefix="", out=None):
     if out is None:
         out = {}
     for const in code.co_consts:
-        if isinstance(const, types.CodeType) and not const.co_name.startswith("<"):
+        if isinstance(const, types.CodeType) and not _generated(const):
             qualname = prefix + const.co_name
             if const.co_flags & _CO_NEWLOCALS:
                 out[(qualname, const.co_firstlineno)] = const
@@ -952,6 +952,15 @@ def _function_codes(code, prefix="", out=None):
 
 
 _CO_NEWLOCALS = 0x0002
+
+
+def _generated(code):
+    """Is ``code`` one the compiler made, not a ``def``: a comprehension,
+    a lambda, or (3.14+, PEP 649) the ``__annotate__`` function that
+    computes a class's, a function's or a module's annotations?"""
+    return code.co_name.startswith("<") or (
+        code.co_name == "__annotate__" and code.co_posonlyargcount == 1
+        and code.co_varnames[:1] == ("format",))
 
 
 def _future_flags(tree):
@@ -995,6 +1004,12 @@ def _statement_positions(code):
     return found
 
 
+def _small_int(value):
+    """3.14 loads the ints 0-255 with an instruction of their own, and may
+    leave them in ``co_consts`` or not as the code around them changes."""
+    return type(value) is int and 0 <= value < 256
+
+
 def _same_origin(original, instrumented):
     """Does ``instrumented`` come from the same source as ``original``?
 
@@ -1014,7 +1029,7 @@ def _same_origin(original, instrumented):
     else:
         where = lambda code: {line for _, _, line in code.co_lines()}  # noqa: E731
     consts = lambda code: {(type(c), c) for c in code.co_consts  # noqa: E731
-                           if not isinstance(c, types.CodeType)}
+                           if not isinstance(c, types.CodeType) and not _small_int(c)}
     return (set(original.co_names) <= set(instrumented.co_names)
             and set(original.co_varnames) <= set(instrumented.co_varnames)
             and consts(original) <= consts(instrumented)
@@ -5186,12 +5201,13 @@ def wrap_module(module_or_name=None):
 def _written_in(path):
     """Accepts the functions whose source is the file ``path``: not the
     methods that dataclasses, namedtuple or NamedTuple generate, nor
-    lambdas (no statement to put in a handler), which are left out silently."""
+    lambdas (no statement to put in a handler) and the ``__annotate__``
+    functions of 3.14, which are left out silently."""
     real = os.path.realpath(path) if path else None
 
     def accept(fn):
         code = fn.__code__
-        if code.co_name == "<lambda>" or code.co_filename.startswith("<"):
+        if _generated(code) or code.co_filename.startswith("<"):
             return False
         return (real is None or code.co_filename == path
                 or os.path.realpath(code.co_filename) == real)
@@ -6283,7 +6299,9 @@ class _Holder:
             threading.Thread(target=self._greet, args=(sock,), daemon=True).start()
 
     def _greet(self, sock):
-        channel, message = _greeted(sock, "the terminal", self.token)
+        self._greet_session(*_greeted(sock, "the terminal", self.token))
+
+    def _greet_session(self, channel, message):
         about = message and message.get("session")
         if not isinstance(about, dict):
             if channel is not None:
@@ -6511,6 +6529,10 @@ def _attach(argv):
     except ReloadException as exc:
         _output.say(f"hot-restart: {exc}")
         raise SystemExit(1) from None
+    if wanted and not any(str(about["pid"]) == wanted[0] for about, _ in waiting):
+        if not wanted[0].isdigit():
+            _usage_error(f"attach takes a process id, not {wanted[0]!r}")
+        return _attach_running(int(wanted[0]))
     if not waiting:
         _output.say(f"hot-restart: no session is waiting for a debugger (looked in "
                     f"{_private_dir()}); a program waits for one when it crashes with no "
@@ -6572,7 +6594,211 @@ Connect this terminal to a program that crashed with no terminal and waits
 for a debugger (it runs with HOT_RESTART_ATTACH=1, or python -m hot_restart
 --attach).  With no PID: the one waiting, or a choice among them.  --list
 lists them.  Only the user who runs the program can attach; Ctrl-C detaches
-and leaves the session waiting."""
+and leaves the session waiting.
+
+With the PID of a program that runs without hot-restart (started with plain
+python 3.14 or later, the same version as this command's), hot-restart
+becomes active inside it: the project's modules it imported are wrapped,
+later imports are instrumented, and its next crash stops in this terminal.
+Ctrl-C while it waits detaches and leaves the program running as before."""
+
+
+# Attaching to a program that runs without hot-restart (3.14+, PEP 768).
+# The client becomes the program's holder: it listens on a socket of its own
+# and has ``sys.remote_exec`` run a short script in the program, which loads
+# this very file there (unless the program imported hot-restart already) and
+# calls :func:`_attached`.  That wraps the project's modules, names the
+# client as the holder of the program's sessions, and keeps a connection
+# open to the client: when it closes (Ctrl-C, or the client is gone) the
+# program goes back to running as before, with no stops.
+
+
+class _AttachClient(_Holder):
+    """The terminal of ``python -m hot_restart attach PID``: the holder of
+    one program's sessions, told by it first that it is attached."""
+
+    def __init__(self, listener, path, pid):
+        super().__init__(listener, path)
+        self.pid = pid
+        self.hello = None  # the attached program's first message
+        self.link = None   # the connection that keeps it attached
+        self.changed = threading.Condition()
+
+    def _greet(self, sock):
+        channel, message = _greeted(sock, "the terminal attached to a program")
+        if channel is not None and isinstance(message.get("attached"), dict):
+            with self.changed:
+                self.hello, self.link = message["attached"], channel
+                self.changed.notify_all()
+            channel.send(ok=True)
+            channel.receive()  # returns when the program ends or lets go
+            channel.close()
+            with self.changed:
+                self.link = None
+                self.changed.notify_all()
+            return
+        self._greet_session(channel, message)
+
+    def wait(self, timeout=None):
+        """Until the program says it is attached (True), or ``timeout`` s."""
+        return self._until(lambda: self.hello is not None, timeout)
+
+    def wait_for_the_end(self):
+        self._until(lambda: self.link is None)
+
+    def _until(self, done, timeout=None):
+        import time
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.changed:  # in short waits: a long one may not see Ctrl-C
+            while not done():
+                left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+                if left <= 0:
+                    return False
+                self.changed.wait(left)
+        return True
+
+
+def _attach_refusal(pid, exc):
+    """One line for why ``sys.remote_exec`` could not reach process ``pid``."""
+    import re
+    text = str(exc)
+    mine = "%d.%d" % sys.version_info[:2]
+    version = re.search(r"to a Python (\d+\.\d+) process", text)
+    if version and tuple(map(int, version.group(1).split("."))) < (3, 14):
+        return (f"process {pid} runs Python {version.group(1)}, which cannot be attached "
+                f"to (it needs 3.14 or later); start it with python -m hot_restart instead")
+    if version:
+        return (f"process {pid} runs Python {version.group(1)} and this command Python "
+                f"{mine}; run it with that version: python{version.group(1)} -m hot_restart "
+                f"attach {pid}")
+    if "not enabled" in text:
+        return (f"process {pid} runs with remote debugging turned off (-X "
+                f"disable_remote_debug, PYTHON_DISABLE_REMOTE_DEBUG, or a build without "
+                f"it); start it with python -m hot_restart instead")
+    if isinstance(exc, PermissionError) or "ermission" in text or "ptrace" in text:
+        return (f"the system does not let this user attach to process {pid} ({text}); "
+                f"run this command as root, or allow it with: echo 0 | sudo tee "
+                f"/proc/sys/kernel/yama/ptrace_scope")
+    return (f"process {pid} does not look like a Python program this command can "
+            f"attach to ({text})")
+
+
+def _attach_running(pid):
+    """``python -m hot_restart attach PID`` for a program that runs without
+    hot-restart: make it active there, and hold its sessions here."""
+    if not hasattr(sys, "remote_exec"):
+        _output.say(f"hot-restart: process {pid} has no session waiting, and attaching to a "
+                    f"program that runs without hot-restart needs Python 3.14 or later (this "
+                    f"is {sys.version.split()[0]}); run this command with python3.14 or "
+                    f"later, or start the program with python -m hot_restart")
+        raise SystemExit(1)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        _output.say(f"hot-restart: there is no process {pid}")
+        raise SystemExit(1) from None
+    except PermissionError:
+        _output.say(f"hot-restart: process {pid} belongs to another user; run this command "
+                    f"as that user")
+        raise SystemExit(1) from None
+    path = _socket_path(f"attach-{os.getpid()}.sock")
+    client = _AttachClient(_listen(path), path, pid)
+    script = path[:-len(".sock")] + ".py"
+    source = (f"import importlib.util, sys\nhot_restart = sys.modules.get('hot_restart')\n"
+              f"if hot_restart is None:\n"
+              f"    spec = importlib.util.spec_from_file_location('hot_restart', "
+              f"{os.path.abspath(__file__)!r})\n"
+              f"    hot_restart = importlib.util.module_from_spec(spec)\n"
+              f"    sys.modules['hot_restart'] = hot_restart\n"
+              f"    spec.loader.exec_module(hot_restart)\n"
+              f"hot_restart._attached({os.getpid()}, {path!r})\n")
+    with open(os.open(script, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        # one expression: the script runs in the program's __main__, and binds nothing there
+        f.write(f"__import__('builtins').exec({source!r}, {{'__name__': 'hot-restart'}})\n")
+    try:
+        client.start()
+        try:
+            sys.remote_exec(pid, script)
+        except (OSError, RuntimeError) as exc:
+            _output.say(f"hot-restart: {_attach_refusal(pid, exc)}")
+            raise SystemExit(1) from None
+        if not client.wait(2):
+            _output.say(f"hot-restart: asked process {pid} to let hot-restart in; it will "
+                        f"when it next runs Python code (Ctrl-C gives up)")
+            client.wait()
+        hello = client.hello
+        print(f"hot-restart: attached to process {pid} ({hello['name']}): "
+              f"{hello['functions']} functions wrapped in {hello['modules']} modules; its "
+              f"next crash stops here.  Ctrl-C detaches.", flush=True)
+        client.wait_for_the_end()
+        print(f"hot-restart: process {pid} ended", flush=True)
+    except KeyboardInterrupt:
+        if client.link is not None:
+            import socket  # wakes the thread that reads the link, which closes it
+            with contextlib.suppress(OSError):
+                client.link.sock.shutdown(socket.SHUT_RDWR)
+            print(f"\nhot-restart: detached; process {pid} runs on as before")
+        else:
+            print(f"\nhot-restart: gave up; process {pid} runs on as before")
+        raise SystemExit(1) from None
+    finally:
+        client.listener.close()
+        for name in (path, script):
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+
+
+def _attached(client, path):
+    """In a program that a client attached to (see :func:`_attach_running`):
+    become active, tell the client, and go back as before when it lets go."""
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    folders = [os.path.dirname(os.path.realpath(script))] if script else []
+    roots = []
+    for folder in folders + [os.getcwd()]:
+        roots += [r for r in _project_roots(folder) if r not in roots]
+    finder = _ProjectFinder(roots)
+    started = any(d.functions for d in _registry.definitions.values())  # in use already
+    switched_off, _stops.switched_off = _stops.switched_off, False
+    previous = os.environ.get(_TERMINAL_ENV)
+    # the client holds the sessions from now on (and this process does not
+    # start holding its own children's when it wraps)
+    os.environ[_TERMINAL_ENV] = f"{client} {_host()} {path}"
+    _elsewhere.forget()
+    _elsewhere.roots = roots
+    modules = 0
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if (where and where.endswith(".py") and name != __name__
+                and finder.wanted(name, where)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", HotRestartWarning)
+                wrap_module(module)
+            modules += 1
+    sys.meta_path.insert(0, finder)
+    functions = sum(1 for d in _registry.definitions.values() if d.functions)
+    program = os.path.basename(script) if script else "python"
+    try:
+        link, _ = _dial(path, attached={"pid": os.getpid(), "name": program,
+                                        "functions": functions, "modules": modules})
+    except OSError:
+        link = None
+
+    def let_go():  # the client detached, or is gone: as before it came
+        if link is not None:
+            link.receive()
+            link.close()
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(finder)
+        if previous is None:
+            os.environ.pop(_TERMINAL_ENV, None)
+        else:
+            os.environ[_TERMINAL_ENV] = previous
+        _elsewhere.forget()
+        # a program that ran without hot-restart stops nowhere any more
+        _stops.switched_off = switched_off or not started and previous is None
+
+    threading.Thread(target=let_go, name="hot-restart attached", daemon=True).start()
 
 
 class _Elsewhere:
