@@ -987,6 +987,9 @@ def _fingerprint(code):
 # which the handler moves).
 _POSITIONLESS = {"NOP", "RESUME", "RETURN_VALUE", "RETURN_CONST"}
 
+# Instructions that load a constant (3.14 loads the ints 0-255 with one of its own).
+_LOADS_CONSTANT = {"LOAD_CONST", "LOAD_SMALL_INT", "RETURN_CONST", "LOAD_CONST_IMMORTAL"}
+
 
 def _statement_positions(code):
     """The positions of ``code``'s instructions, but those of :data:`_POSITIONLESS`,
@@ -997,17 +1000,19 @@ def _statement_positions(code):
     found = set()
     for ins, after in zip(instructions, instructions[1:] + [None]):
         if ins.opname in _POSITIONLESS or ins.opname.startswith("LOAD_FAST") or (
-                ins.opname == "LOAD_CONST" and after is not None
+                ins.opname in _LOADS_CONSTANT and after is not None
                 and after.opname == "RETURN_VALUE"):
             continue
         found.add(tuple(ins.positions))
     return found
 
 
-def _small_int(value):
-    """3.14 loads the ints 0-255 with an instruction of their own, and may
-    leave them in ``co_consts`` or not as the code around them changes."""
-    return type(value) is int and 0 <= value < 256
+def _loaded_constants(code):
+    """The constants ``code``'s instructions load (not ``co_consts``, where
+    3.14 may leave an int that it loads with LOAD_SMALL_INT, or not, as the
+    code around it changes)."""
+    return {(type(ins.argval), ins.argval) for ins in dis.get_instructions(code)
+            if ins.opname in _LOADS_CONSTANT and not isinstance(ins.argval, types.CodeType)}
 
 
 def _same_origin(original, instrumented):
@@ -1028,11 +1033,9 @@ def _same_origin(original, instrumented):
         where = _statement_positions
     else:
         where = lambda code: {line for _, _, line in code.co_lines()}  # noqa: E731
-    consts = lambda code: {(type(c), c) for c in code.co_consts  # noqa: E731
-                           if not isinstance(c, types.CodeType) and not _small_int(c)}
     return (set(original.co_names) <= set(instrumented.co_names)
             and set(original.co_varnames) <= set(instrumented.co_varnames)
-            and consts(original) <= consts(instrumented)
+            and _loaded_constants(original) <= _loaded_constants(instrumented)
             and where(original) <= where(instrumented))
 
 
@@ -2738,8 +2741,8 @@ class _FutureWork(_Catcher):
 
     def catches(self, etype, frame, below):
         future = getattr(frame.f_locals.get("self"), "future", None)
-        if future is None:
-            return _CRASH
+        if future is None:  # 3.14's WorkerContext.run, called by the work item's
+            return False
         for f in _every_frame():
             code = f.f_code
             if os.path.basename(code.co_filename) == "_base.py" and code.co_name in (
@@ -4852,7 +4855,7 @@ def _numbered_yields(code):
     for ins in dis.get_instructions(code):
         names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
         if ins.opname.startswith("STORE_FAST") and _COUNT in names:
-            if previous is None or previous.opname != "LOAD_CONST" \
+            if previous is None or previous.opname not in _LOADS_CONSTANT \
                     or type(previous.argval) is not int or previous.argval == 0:
                 return 0
             numbers.append(previous.argval)
