@@ -987,8 +987,10 @@ def _fingerprint(code):
 # which the handler moves).
 _POSITIONLESS = {"NOP", "RESUME", "RETURN_VALUE", "RETURN_CONST"}
 
-# Instructions that load a constant (3.14 loads the ints 0-255 with one of its own).
-_LOADS_CONSTANT = {"LOAD_CONST", "LOAD_SMALL_INT", "RETURN_CONST", "LOAD_CONST_IMMORTAL"}
+# Instructions that load a constant (3.14 loads the ints 0-255 with one of its
+# own; 3.15, None and a few others with another).
+_LOADS_CONSTANT = {"LOAD_CONST", "LOAD_SMALL_INT", "RETURN_CONST", "LOAD_CONST_IMMORTAL",
+                   "LOAD_COMMON_CONSTANT"}
 
 
 def _statement_positions(code):

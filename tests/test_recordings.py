@@ -21,13 +21,22 @@ import record  # noqa: E402
 def test_the_recording_shows_what_is_printed_today(name):
     kept = (ROOT / "docs" / f"{name}.txt").read_text()
     today = record.transcript_of(name)
-    assert today == kept, (f"docs/{name}.txt is not what the program prints today; run "
+    assert _in_3_14_words(today) == _in_3_14_words(kept), (f"docs/{name}.txt is not what the program prints today; run "
                            f"python bench/record.py {name}\n--- kept:\n{kept}\n--- today:\n{today}")
     picture = (ROOT / "docs" / f"{name}.svg").read_text()
     assert len(picture.encode()) < 300 * 1024
     for line in kept.splitlines():
         if line and not line.startswith("[(in the editor)"):
             assert html.escape(line[:record.COLUMNS].rstrip()) in picture, line
+
+
+def _in_3_14_words(text):
+    """The interpreter's own messages, as 3.14 words them: the recordings
+    were made on another version, and what they show of hot-restart is the
+    same on each."""
+    for older in ("float division by zero", "integer division or modulo by zero"):
+        text = text.replace(older, "division by zero")
+    return text
 
 
 def test_the_readme_shows_each_recording_with_its_transcript():
