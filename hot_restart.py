@@ -1373,10 +1373,13 @@ class _Registry:
                     definition.functions.add(fn)
         return definition
 
-    def instrument(self, fn, propagated=()):
+    def instrument(self, fn, propagated=(), home=None):
         """Give ``fn`` its instrumented code.
 
-        Returns None, or the problem as a format string that takes the name.
+        ``home``: a :class:`_Home` that alone holds ``fn``; then ``fn`` is
+        replaced there by a new function made from that code, instead of
+        having its ``__code__`` assigned (see :class:`_Home`).  Returns None,
+        or the problem as a format string that takes the name.
         """
         code = fn.__code__
         known = self.owner(code)
@@ -1399,7 +1402,10 @@ class _Registry:
         definition = self.owner(new)
         with self.lock:
             self._note_origins(path, code, key[0], version)
-            fn.__code__ = new
+            if home is not None:
+                fn = home.replace(fn, new)
+            else:
+                fn.__code__ = new
             _carry_runtime(fn.__globals__)
             definition.code = new
             definition.functions.add(fn)
@@ -1410,6 +1416,109 @@ class _Registry:
 
 
 _registry = _Registry()
+
+
+class _Home:
+    """Where a function is kept under a name, and nothing else holds it: a
+    module's namespace, or a class's.  There :func:`wrap_module` and
+    :func:`wrap_class` put a new function made from the instrumented code,
+    with everything of the old one, instead of assigning ``__code__``: on
+    3.13 and later, a function whose code was assigned is no longer
+    specialized where it is called (CPython issue 117045), and calls to it
+    cost more.  Nobody can tell the difference: nothing else held the old
+    function.  A reload assigns ``__code__`` as before."""
+
+    __slots__ = ("owner", "key")
+
+    def __init__(self, owner, key):
+        self.owner, self.key = owner, key  # a namespace dict, or a class
+
+    @classmethod
+    def of(cls, owner, key):
+        """The home of the plain function at ``owner[key]`` (a dict or a
+        class), if nothing but ``owner`` holds it; else None."""
+        namespace = owner if type(owner) is dict else vars(owner)
+        if type(namespace.get(key)) is not types.FunctionType:
+            return None
+        # as many references as a fresh function kept in a dict alone has
+        if _references(namespace, key) > _references({key: lambda: None}, key):
+            return None
+        return cls(owner, key)
+
+    def replace(self, fn, code):
+        """Put a function made from ``code`` in ``fn``'s place; returns it
+        (``fn`` itself, its code assigned, where it cannot be made)."""
+        new = _made_as_def_makes(fn, code)
+        if new is None:
+            fn.__code__ = code
+            return fn
+        new.__qualname__, new.__module__, new.__doc__ = (fn.__qualname__, fn.__module__,
+                                                         fn.__doc__)
+        new.__dict__.update(fn.__dict__)
+        if hasattr(fn, "__annotate__"):  # 3.14+: not evaluated here
+            new.__annotate__ = fn.__annotate__
+        else:  # in place: assigning __annotations__ would undo what this is for
+            new.__annotations__.update(fn.__annotations__)
+        if hasattr(fn, "__type_params__"):
+            new.__type_params__ = fn.__type_params__
+        if type(self.owner) is dict:
+            self.owner[self.key] = new
+        else:
+            setattr(self.owner, self.key, new)
+        return new
+
+
+def _references(namespace, key):
+    return sys.getrefcount(namespace[key])
+
+
+def _made_as_def_makes(fn, code):
+    """A new function running ``code``, with ``fn``'s defaults and closure,
+    made by the interpreter's own instruction for a ``def`` (MAKE_FUNCTION):
+    only that gives a function the version that lets its calls be
+    specialized, and assigning its defaults afterwards would take it away.
+    A small maker is compiled for the shape (how many defaults, which
+    keyword-only ones, which free variables) with a stand-in body, and the
+    stand-in's code is swapped for ``code``.  None if the shapes differ."""
+    defaults, kwdefaults = fn.__defaults__ or (), fn.__kwdefaults__ or {}
+    free = code.co_freevars
+    if any(name.startswith("_hot_restart_") for name in (*free, *kwdefaults)):
+        return None  # the maker's own names
+    shape = (len(defaults), tuple(kwdefaults), free)
+    maker = _MAKERS.get(shape)
+    if maker is None:
+        maker = _MAKERS[shape] = _maker(*shape)
+    stand_in = next(c for c in maker.co_consts if isinstance(c, types.CodeType))
+    if stand_in.co_freevars != free:
+        return None
+    maker = maker.replace(co_consts=tuple(code if c is stand_in else c
+                                          for c in maker.co_consts))
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    make = types.FunctionType(maker, fn.__globals__, "make",
+                              closure=tuple(cells[name] for name in maker.co_freevars))
+    return make(*defaults, *kwdefaults.values())
+
+
+_MAKERS = {}  # (defaults, keyword-only names, free variables) -> a maker's code
+
+
+def _maker(defaults, keywords, free):
+    """The code of ``make(defaults..., keyword defaults...)``, which defines
+    and returns a function of that shape; see :func:`_made_as_def_makes`."""
+    given = ([f"_hot_restart_d{i}" for i in range(defaults)]
+             + [f"_hot_restart_k{i}" for i in range(len(keywords))])
+    parameters = [f"_hot_restart_p{i}=_hot_restart_d{i}" for i in range(defaults)]
+    if keywords:
+        parameters += ["*"] + [f"{name}=_hot_restart_k{i}" for i, name in enumerate(keywords)]
+    lines = ["def outer():",
+             f"    {' = '.join(free)} = None" if free else "    pass",
+             f"    def make({', '.join(given)}):",
+             f"        def f({', '.join(parameters)}):",
+             f"            {', '.join(free) or 'pass'}",
+             "        return f",
+             "    return make"]
+    outer = compile("\n".join(lines), "<hot-restart maker>", "exec").co_consts[0]
+    return next(c for c in outer.co_consts if isinstance(c, types.CodeType))
 
 
 def _definition_key(fn, codes):
@@ -5085,12 +5194,14 @@ def _functions_of(value, belongs):
     return [fn for fn in found if belongs(fn)]
 
 
-def _wrap_functions(functions, propagated=(), wanted=None):
-    """Instrument ``functions``; one warning per file for those left as they are."""
+def _wrap_functions(functions, propagated=(), wanted=None, homes=None):
+    """Instrument ``functions``; one warning per file for those left as they
+    are.  ``homes``: ``{id(fn): _Home}`` for those that can be replaced."""
     problems = {}
     _elsewhere.start_holding()
     for fn in functions:
-        problem = _registry.instrument(fn, propagated)
+        home = homes.get(id(fn)) if homes else None
+        problem = _registry.instrument(fn, propagated, home)
         if problem:
             problems.setdefault(problem, []).append(fn.__qualname__)
     if wanted is not None and not functions and callable(wanted):
@@ -5138,9 +5249,9 @@ def wrap_class(cls):
         return cls
     module = sys.modules.get(cls.__module__)
     written = _written_in(getattr(module, "__file__", None))
-    functions = []
-    _collect_class(cls, functions)
-    _wrap_functions([fn for fn in functions if written(fn)])
+    functions, homes = [], {}
+    _collect_class(cls, functions, homes)
+    _wrap_functions([fn for fn in functions if written(fn)], homes=homes)
     state = _registry.state_for(_source_path(cls, functions))
     if state is not None:
         state.wrapped_classes.update(_class_names(cls))
@@ -5162,15 +5273,25 @@ def _source_path(cls, functions):
     return getattr(module, "__file__", None)
 
 
-def _collect_class(cls, out):
+def _collect_class(cls, out, homes):
     if _NO_WRAP_ATTR in vars(cls):
         return
     prefix = cls.__qualname__ + "."
-    for value in list(vars(cls).values()):
+    for key in list(vars(cls)):
+        _home(cls, key, homes)
+        value = vars(cls)[key]
         if isinstance(value, type) and value.__qualname__.startswith(prefix):
-            _collect_class(value, out)
+            _collect_class(value, out, homes)
         else:
             out += _functions_of(value, lambda fn: fn.__qualname__.startswith(prefix))
+
+
+def _home(owner, key, homes):
+    """Note in ``homes`` the :class:`_Home` of the function at ``owner[key]``, if any."""
+    home = _Home.of(owner, key)
+    if home is not None:
+        namespace = owner if type(owner) is dict else vars(owner)
+        homes[id(namespace[key])] = home
 
 
 def wrap_module(module_or_name=None):
@@ -5187,15 +5308,18 @@ def wrap_module(module_or_name=None):
     if not _enabled():
         return module
     name = module.__name__
-    functions = []
-    for value in list(vars(module).values()):
+    namespace = vars(module)
+    functions, homes = [], {}
+    for key in list(namespace):
+        _home(namespace, key, homes)
+        value = namespace[key]
         if isinstance(value, type):
             if getattr(value, "__module__", None) == name:
-                _collect_class(value, functions)
+                _collect_class(value, functions, homes)
         else:
             functions += _functions_of(value, lambda fn: fn.__module__ == name)
     written = _written_in(getattr(module, "__file__", None))
-    _wrap_functions([fn for fn in functions if written(fn)])
+    _wrap_functions([fn for fn in functions if written(fn)], homes=homes)
     state = _registry.state_for(getattr(module, "__file__", None), vars(module))
     if state is not None:
         state.module_wrapped = True
@@ -6668,7 +6792,7 @@ def _attach_refusal(pid, exc):
     import re
     text = str(exc)
     mine = "%d.%d" % sys.version_info[:2]
-    version = re.search(r"to a Python (\d+\.\d+) process", text)
+    version = re.search(r"to a Python (\d+\.\d+) process", text) or _python_of(pid)
     if version and tuple(map(int, version.group(1).split("."))) < (3, 14):
         return (f"process {pid} runs Python {version.group(1)}, which cannot be attached "
                 f"to (it needs 3.14 or later); start it with python -m hot_restart instead")
@@ -6686,6 +6810,22 @@ def _attach_refusal(pid, exc):
                 f"/proc/sys/kernel/yama/ptrace_scope")
     return (f"process {pid} does not look like a Python program this command can "
             f"attach to ({text})")
+
+
+def _python_of(pid):
+    """A match whose group 1 is the Python version that process ``pid`` runs,
+    as its executable or its libpython is named (Linux); else None."""
+    import re
+    names = []
+    with contextlib.suppress(OSError):
+        names.append(os.path.basename(os.path.realpath(f"/proc/{pid}/exe")))
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/maps") as f:
+        names += [line.rpartition("/")[2] for line in f if "libpython" in line]
+    for name in names:
+        found = re.match(r"(?:lib)?python(\d+\.\d+)", name)
+        if found:
+            return found
+    return None
 
 
 def _attach_running(pid):

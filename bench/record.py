@@ -73,7 +73,7 @@ class _Session:
         shutil.copy(ROOT / "examples" / example, self.folder / example)
         self.example = self.folder / example
         env = {**os.environ, "PYTHONPATH": str(ROOT), "HOT_RESTART_DEBUGGER": "pdb",
-               "TERM": "xterm", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+               "TERM": "dumb", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
         for variable in ("HOT_RESTART", "HOT_RESTART_TERMINAL", "HOT_RESTART_TOKEN"):
             env.pop(variable, None)
         self.screen = pyte.Screen(COLUMNS, ROWS)

@@ -4,6 +4,7 @@ terminal: both ends are driven with pexpect, the program's in a new session
 with standard input from /dev/null, as a service manager starts it."""
 
 import os
+import re
 import shutil
 import socket
 import stat
@@ -159,6 +160,7 @@ def test_attach_says_when_nothing_waits(job):
 
 PARENT = '''\
 import os
+import re
 import subprocess
 import sys
 
@@ -215,3 +217,123 @@ def test_sessions_over_tcp_need_the_holders_secret(tmp_path):
     finally:
         term.close(force=True)
 
+
+
+# Attaching to a program that runs without hot-restart (3.14+: sys.remote_exec)
+
+RUNNING = Path(__file__).parent / "attach_running"
+
+
+def _plain_program(tmp_path, python=sys.executable):
+    """main.py run with plain python in a terminal of its own; hot_restart
+    is not on its path."""
+    for name in ("main.py", "prices.py", "report.py"):
+        shutil.copy(RUNNING / name, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOT_RESTART", "PYTHON"))}
+    program = pexpect.spawn(python, ["main.py"], cwd=str(tmp_path), env={**env, "TERM": "dumb"},
+                            encoding="utf-8", timeout=TIMEOUT)
+    program.expect(r"started (\d+)")
+    return program, program.match.group(1)
+
+
+def _order(folder, word):
+    (folder / "order.new").write_text(word)
+    os.replace(folder / "order.new", folder / "order")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 14), reason="attaching by PID needs Python 3.14+")
+def test_attach_to_a_program_started_with_plain_python(tmp_path):
+    program, pid = _plain_program(tmp_path)
+    sockets = Path(f"/tmp/hr-test-{os.getpid()}-{tmp_path.name[-8:]}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb", "NO_COLOR": "1",
+           "HOT_RESTART_DIR": str(sockets), "HOT_RESTART_DEBUGGER": "pdb"}
+    try:
+        client = _attach(tmp_path, env, pid)
+        client.expect(rf"hot-restart: attached to process {pid} \(main.py\): 3 functions "
+                      rf"wrapped in 2 modules; its next crash stops here.  Ctrl-C detaches.")
+        # a crash in a module the program imported before: it stops here, live
+        _order(tmp_path, "sum")
+        client.expect(rf"hot-restart: process {pid} \(main.py\): NameError in total\(\) at "
+                      rf"prices.py:2 stopped; its session is held here")
+        client.expect(r"\(Pdb\) ")
+        client.sendline("p prices")
+        client.expect(r"\[3, 4\]\r\n\(Pdb\) ")
+        _edit(tmp_path / "prices.py", "tax_rate", "1.5")
+        client.sendline("c")
+        client.expect(r"> reloaded prices.py: total \(changed\)")
+        program.expect(rf"round sum in {pid}: 10.5")
+        # a module imported after the attach is instrumented: it stops too
+        _order(tmp_path, "late")
+        client.expect(r"ZeroDivisionError in summary\(\) at report.py:2 stopped")
+        client.expect(r"\(Pdb\) ")
+        _edit(tmp_path / "report.py", "(len(values) - 3)", "len(values)")
+        client.sendline("c")
+        program.expect(rf"round late in {pid}: mean 2.0")
+        # Ctrl-C detaches: the program runs on, and crashes as plain python would
+        client.sendintr()
+        client.expect(rf"hot-restart: detached; process {pid} runs on as before")
+        client.expect(pexpect.EOF)
+        client.close()
+        assert client.exitstatus == 1
+        _order(tmp_path, "boom")
+        program.expect(r"ZeroDivisionError: division by zero")
+        program.expect(pexpect.EOF)
+        program.close()
+        assert program.exitstatus == 1
+        assert "Pdb" not in program.before
+    finally:
+        program.close(force=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _older_python():
+    """An interpreter older than 3.14 on this machine, or None."""
+    candidates = ["/usr/bin/python3", "/usr/local/bin/python3"]
+    if shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        candidates += sorted(str(p) for p in Path(root, "versions").glob("3.1*/bin/python"))
+    for python in candidates:
+        try:
+            version = subprocess.run([python, "-c", "import sys; print(sys.version_info >= "
+                                      "(3, 10) and sys.version_info < (3, 14))"],
+                                     capture_output=True, text=True, timeout=TIMEOUT).stdout
+        except OSError:
+            continue
+        if version.strip() == "True":
+            return python
+    return None
+
+
+def test_attaching_to_a_running_program_is_refused_before_3_14(tmp_path):
+    """The client on 3.14+ refuses a program of an older Python; a client
+    older than 3.14 says what it needs.  One line each, and no harm done."""
+    if sys.version_info >= (3, 14):
+        older = _older_python()
+        if older is None:
+            pytest.skip("no Python older than 3.14 on this machine to start the program with")
+        program, pid = _plain_program(tmp_path, older)
+        expected = rf"hot-restart: process {pid} runs Python 3\.1[0-3], which cannot be attached"
+    else:
+        program, pid = _plain_program(tmp_path)
+        expected = (rf"hot-restart: process {pid} has no session waiting, and attaching to a "
+                    rf"program that runs without hot-restart needs Python 3.14 or later")
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "HOT_RESTART_DIR": str(tmp_path / "s")}
+        done = subprocess.run([sys.executable, "-m", "hot_restart", "attach", pid], env=env,
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        assert done.returncode == 1
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert re.match(expected, done.stderr), done.stderr
+        _order(tmp_path, "stop")
+        program.expect("finished")
+        program.expect(pexpect.EOF)
+    finally:
+        program.close(force=True)
+
+
+def test_attach_to_a_process_that_is_not_there(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOT_RESTART_DIR": str(tmp_path / "s")}
+    done = subprocess.run([sys.executable, "-m", "hot_restart", "attach", "999999999"], env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 1
+    assert done.stderr.startswith("hot-restart: ") and "999999999" in done.stderr, done.stderr

@@ -2,6 +2,8 @@
 and which parameters get a saved copy."""
 
 import ast
+import dis
+import inspect
 import os
 import sys
 import textwrap
@@ -893,3 +895,108 @@ def test_a_development_servers_reloader_is_pointed_out(script, module, args, war
     assert bool(notice) == warned, notice
     if notice:
         assert "child process" in notice and ("leave out" in notice or "add" in notice)
+
+
+SPECIALIZED = '''
+def add(a, b):
+    return a + b
+
+
+class Counter:
+    def bump(self, n):
+        return n + 1
+
+
+def loop(n):
+    total, counter = 0, Counter()
+    for i in range(n):
+        total = counter.bump(add(total, i))
+    return total
+'''
+
+
+def _own_module(path, source, monkeypatch):
+    """Run ``source`` as the module of ``path``, in the module's own
+    namespace (which it returns), as an import does."""
+    path.write_text(source)
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    monkeypatch.setitem(sys.modules, path.stem, module)
+    exec(compile(source, str(path), "exec"), vars(module))
+    return vars(module)
+
+
+def _call_sites(fn):
+    """The instructions of ``fn``'s body that call, as the interpreter has
+    specialized them (not the handler's, on the def line, which never ran)."""
+    return [ins.opname for ins in dis.get_instructions(fn, adaptive=True)
+            if ins.opname.startswith("CALL")
+            and ins.positions.lineno != fn.__code__.co_firstlineno]
+
+
+def test_wrap_module_keeps_calls_to_its_functions_specialized(tmp_path, monkeypatch):
+    """On 3.13 and later a function whose ``__code__`` was assigned is never
+    specialized where it is called (CPython issue 117045): a function that
+    only its module holds is replaced by one the interpreter makes as a def
+    does, and its call sites specialize as in the plain program."""
+    plain = _own_module(tmp_path / "plain_calls.py", SPECIALIZED, monkeypatch)
+    wrapped = _own_module(tmp_path / "wrapped_calls.py", SPECIALIZED, monkeypatch)
+    hr.wrap_module(sys.modules["wrapped_calls"])
+    assert hr._PROPAGATE in wrapped["add"].__code__.co_names
+    assert hr._PROPAGATE in wrapped["Counter"].bump.__code__.co_names
+    for namespace in (plain, wrapped):
+        for _ in range(20):
+            assert namespace["loop"](200) == 20100
+    assert _call_sites(wrapped["loop"]) == _call_sites(plain["loop"])
+    assert any(name.startswith("CALL_PY") for name in _call_sites(plain["loop"]))
+
+
+def test_a_replaced_function_is_the_same_in_all_but_identity(tmp_path, monkeypatch):
+    """What wrap_module puts in place of a function has all it had; one that
+    something else holds too (an alias, a decorator) keeps its identity."""
+    namespace = _own_module(tmp_path / "kept.py", textwrap.dedent('''
+        import functools
+
+        class Base:
+            def hello(self, x, y=2, *, z=3):
+                "Say hello."
+                return ("base", x, y, z)
+
+        class Child(Base):
+            def hello(self, x, y=5, *, z=7):
+                return ("child", super().hello(x, y, z=z))
+
+        def typed(a: int, b: "str" = "s", *args, c: float = 1.0) -> bool:
+            return (a, b, args, c)
+
+        typed.marker = "kept"
+
+        def aliased():
+            return 1 / 0
+
+        alias = aliased
+
+        @functools.cache
+        def cached(x):
+            return x * 2
+    '''), monkeypatch)
+    before = {name: id(value) for name, value in namespace.items()}
+    hr.wrap_module(sys.modules["kept"])
+    typed = namespace["typed"]
+    assert id(typed) != before["typed"]
+    assert hr._PROPAGATE in typed.__code__.co_names
+    assert typed(1) == (1, "s", (), 1.0)
+    assert str(inspect.signature(typed)) == "(a: int, b: 'str' = 's', *args, c: float = 1.0) -> bool"
+    assert typed.__annotations__ == {"a": int, "b": "str", "c": float, "return": bool}
+    assert (typed.__defaults__, typed.__kwdefaults__) == (("s",), {"c": 1.0})
+    assert (typed.marker, typed.__qualname__, typed.__module__) == ("kept", "typed", "kept")
+    child = namespace["Child"]()
+    assert child.hello(1) == ("child", ("base", 1, 5, 7))
+    assert namespace["Base"].hello.__doc__ == "Say hello."
+    assert hr._PROPAGATE in namespace["Child"].hello.__code__.co_names
+    # held twice, or inside a decorator: the same object, instrumented
+    assert namespace["alias"] is namespace["aliased"]
+    assert id(namespace["aliased"]) == before["aliased"]
+    assert hr._PROPAGATE in namespace["aliased"].__code__.co_names
+    assert id(namespace["cached"]) == before["cached"]
+    assert hr._PROPAGATE in namespace["cached"].__wrapped__.__code__.co_names

@@ -1,0 +1,2 @@
+def summary(values):
+    return f"mean {sum(values) / (len(values) - 3)}"
