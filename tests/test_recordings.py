@@ -21,8 +21,9 @@ import record  # noqa: E402
 def test_the_recording_shows_what_is_printed_today(name):
     kept = (ROOT / "docs" / f"{name}.txt").read_text()
     today = record.transcript_of(name)
-    assert _in_3_14_words(today) == _in_3_14_words(kept), (f"docs/{name}.txt is not what the program prints today; run "
-                           f"python bench/record.py {name}\n--- kept:\n{kept}\n--- today:\n{today}")
+    assert _in_3_14_words(today) == _in_3_14_words(kept), (
+        f"docs/{name}.txt is not what the program prints today; run python bench/record.py "
+        f"{name}\n--- kept:\n{kept}\n--- today:\n{today}")
     picture = (ROOT / "docs" / f"{name}.svg").read_text()
     assert len(picture.encode()) < 300 * 1024
     for line in kept.splitlines():

@@ -986,7 +986,8 @@ def test_a_replaced_function_is_the_same_in_all_but_identity(tmp_path, monkeypat
     assert id(typed) != before["typed"]
     assert hr._PROPAGATE in typed.__code__.co_names
     assert typed(1) == (1, "s", (), 1.0)
-    assert str(inspect.signature(typed)) == "(a: int, b: 'str' = 's', *args, c: float = 1.0) -> bool"
+    signature = "(a: int, b: 'str' = 's', *args, c: float = 1.0) -> bool"
+    assert str(inspect.signature(typed)) == signature
     assert typed.__annotations__ == {"a": int, "b": "str", "c": float, "return": bool}
     assert (typed.__defaults__, typed.__kwdefaults__) == (("s",), {"c": 1.0})
     assert (typed.marker, typed.__qualname__, typed.__module__) == ("kept", "typed", "kept")
