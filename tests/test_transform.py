@@ -1001,3 +1001,38 @@ def test_a_replaced_function_is_the_same_in_all_but_identity(tmp_path, monkeypat
     assert hr._PROPAGATE in namespace["aliased"].__code__.co_names
     assert id(namespace["cached"]) == before["cached"]
     assert hr._PROPAGATE in namespace["cached"].__wrapped__.__code__.co_names
+
+
+def test_a_reload_that_changes_annotations_changes_what_the_function_does(tmp_path,
+                                                                         monkeypatch):
+    """PEP 649 (3.14+) computes annotations in a function of their own: on
+    every version, a reload puts in the new body, and the annotations stay
+    those the definition made (frameworks read them when the class or the
+    function was made)."""
+    path = tmp_path / "annotated.py"
+    source = textwrap.dedent('''
+        import dataclasses
+
+        @dataclasses.dataclass
+        class Price:
+            amount: int
+
+            def times(self, k: int) -> int:
+                return self.amount * k
+
+        def label(a: int) -> str:
+            return str(a)
+    ''')
+    namespace = _own_module(path, source, monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hr.wrap_module(sys.modules["annotated"])
+    assert namespace["Price"](2).times(3) == 6
+    path.write_text(source.replace("k: int) -> int:\n        return self.amount * k",
+                                   "k: float) -> float:\n        return self.amount * k + 1"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    hr.reload()
+    assert namespace["Price"](2).times(3) == 7
+    assert namespace["Price"].times.__annotations__ == {"k": int, "return": int}
+    assert namespace["Price"].__annotations__ == {"amount": int}
+    assert namespace["label"].__annotations__ == {"a": int, "return": str}
