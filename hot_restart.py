@@ -2704,6 +2704,9 @@ class _Stops:
         self.catch_alls = _DeclaredCatchAlls()
         self.switched_off = False  # %hot_restart off
         self.loops = {}  # frame -> how its develop loop starts (see _develop_loop)
+        #: ids of the frames whose failed call is being run again: the new
+        #: call's frame stands for them in the debugger's stack
+        self.restarting = set()
 
 
 class _DeclaredCatchAlls:
@@ -3222,6 +3225,8 @@ def _frame_verdict(frame, below, etype):
     hit = _caches.verdicts.get(key)
     if hit is not None and hit[0] is code:
         return hit[1]
+    if code in _PASSES_THROUGH:
+        return False, etype
     catchers = _catchers_at(code, lasti)
     if catchers is None:
         return None, etype
@@ -3231,6 +3236,13 @@ def _frame_verdict(frame, below, etype):
             _caches.verdicts.clear()
         _caches.verdicts[key] = (code, verdict)
     return verdict
+
+
+#: The code of hot-restart's own frames whose handlers catch nothing that a
+#: frame below them raised: a restart's loop catches a TypeError only where
+#: calling the new code refused the arguments (see :func:`_again`).  Filled
+#: where they are defined.
+_PASSES_THROUGH = set()
 
 
 def _ask(catchers, etype, frame, below):
@@ -4619,20 +4631,39 @@ def _hold_session(session):
 ###############################################################################
 
 def _own_frame(frame):
-    """Is ``frame`` hot-restart's (or runpy's running it)?  Not shown to the user."""
+    """Is ``frame`` hot-restart's (or runpy's running it), or one whose call
+    is being run again (the new call stands for it)?  Not shown to the user."""
     path = frame.f_code.co_filename
     return path == __file__ or path == "<frozen runpy>" or (
-        path.startswith(_STDLIB) and os.path.basename(path) == "runpy.py")
+        path.startswith(_STDLIB) and os.path.basename(path) == "runpy.py") or (
+        id(frame) in _stops.restarting)
 
 
 def _hide_own_frames(tb):
     """Unlink hot-restart's frames from a traceback, after its first entry,
-    so that the traceback the user sees has their own frames only."""
+    so that the traceback the user sees has their own frames only; and the
+    entry of a call that was run again, at its ``def`` line, where the new
+    call's entry follows."""
     while tb is not None and tb.tb_next is not None:
-        if _own_frame(tb.tb_next.tb_frame):
-            tb.tb_next = tb.tb_next.tb_next
+        following = tb.tb_next
+        if _own_frame(following.tb_frame) or _handed_over(following):
+            tb.tb_next = following.tb_next
         else:
-            tb = tb.tb_next
+            tb = following
+
+
+def _handed_over(tb):
+    """Is ``tb`` the entry of a failed call that a restart ran again: its
+    frame waits at its ``def`` line (in its handler), and the next user
+    entry runs the same definition?"""
+    code = tb.tb_frame.f_code
+    if tb.tb_lineno != code.co_firstlineno or _registry.owner(code) is None:
+        return False
+    following = tb.tb_next
+    while following is not None and _own_frame(following.tb_frame):
+        following = following.tb_next
+    return following is not None and (
+        _registry.owner(following.tb_frame.f_code) is _registry.owner(code))
 
 
 def _hide_in_excepthook():
@@ -4819,18 +4850,22 @@ def _again(cells):
         return _develop_loop(cells, frame, _stops.loops.pop(frame))
     if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
         raise _Again  # this is itself a restarted call: restart from the first one
-    while True:
-        try:
-            return _call_again(cells, frame)
-        except _Again:
-            continue
-        except TypeError as exc:
-            if not _refused_arguments(exc, frame):
+    _stops.restarting.add(id(frame))
+    try:
+        while True:
+            try:
+                return _call_again(cells, frame)
+            except _Again:
+                continue
+            except TypeError as exc:
+                if not _refused_arguments(exc, frame):
+                    _hide_own_frames(exc.__traceback__)
+                    raise
+            except BaseException as exc:
                 _hide_own_frames(exc.__traceback__)
                 raise
-        except BaseException as exc:
-            _hide_own_frames(exc.__traceback__)
-            raise
+    finally:
+        _stops.restarting.discard(id(frame))
 
 
 def _refused_arguments(exc, frame):
@@ -4856,14 +4891,25 @@ async def _again_async(cells):
     outer = frame.f_back
     if outer is not None and outer.f_code is _again_async.__code__:
         raise _Again
-    while True:
-        try:
-            return await _call_again(cells, frame)
-        except _Again:
-            continue
-        except TypeError as exc:
-            if not _refused_arguments(exc, frame):
+    _stops.restarting.add(id(frame))
+    try:
+        while True:
+            try:
+                return await _call_again(cells, frame)
+            except _Again:
+                continue
+            except TypeError as exc:
+                if not _refused_arguments(exc, frame):
+                    _hide_own_frames(exc.__traceback__)
+                    raise
+            except BaseException as exc:
+                _hide_own_frames(exc.__traceback__)
                 raise
+    finally:
+        _stops.restarting.discard(id(frame))
+
+
+_PASSES_THROUGH.update({_again.__code__, _again_async.__code__})
 
 
 class _Replay:
