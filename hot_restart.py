@@ -1309,6 +1309,13 @@ class _Registry:
                 return None
         return self.files.get(path)
 
+    def default_texts(self, definition, code):
+        """The source texts of the defaults of ``code``, as its file's
+        compiled version has them (None if it has not)."""
+        version = self.versions.get(definition.path)
+        entry = version.index.get((code.co_qualname, code.co_firstlineno)) if version else None
+        return entry[1] if entry else None
+
     def _note_origins(self, path, code, qualname, version):
         """Remember the nested code of ``code``, about to be replaced: the
         closures it already made run it, unknown to us until a reload."""
@@ -4720,18 +4727,23 @@ def _propagate():
                         f"hot-restart: the original {type(exc).__name__} propagates; please "
                         f"report this with the program that caused it.")
             propagates = True
-        if propagates:  # the user let it go: its callers do not ask again
-            if len(_stops.let_go) >= 8:
-                _stops.let_go.clear()
-            _stops.let_go[id(exc)] = exc
-            if _elsewhere.place() is not None:  # nor the parent it is sent to
-                with contextlib.suppress(AttributeError, TypeError):
-                    setattr(exc, _LET_GO_ATTR, True)
+        if propagates:
+            _mark_let_go(exc)
         else:
             _note_generator_count(frame, exc)
         return propagates
     finally:
         del frame, exc
+
+
+def _mark_let_go(exc):
+    """The user let ``exc`` propagate: its callers do not ask again."""
+    if len(_stops.let_go) >= 8:
+        _stops.let_go.clear()
+    _stops.let_go[id(exc)] = exc
+    if _elsewhere.place() is not None:  # nor the parent it is sent to
+        with contextlib.suppress(AttributeError, TypeError):
+            setattr(exc, _LET_GO_ATTR, True)
 
 
 def _picked_up_fix(exc, name):
@@ -4778,7 +4790,14 @@ def _restart_target(cells, frame):
         if any(name not in held for name in code.co_freevars):
             code = _remapped_restart(definition, held, frame)
         closure = tuple(held[name] for name in code.co_freevars) or None
-    return types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
+    target = types.FunctionType(code, frame.f_globals, code.co_name, None, closure)
+    # the defaults as the reload left them in the live functions (a fix may
+    # add a parameter with a default, which the failed call did not pass)
+    live = next((fn for fn in list(definition.functions) if fn.__code__ is code), None) \
+        if definition is not None else None
+    if live is not None:
+        target.__defaults__, target.__kwdefaults__ = live.__defaults__, live.__kwdefaults__
+    return target
 
 
 def _remapped_restart(definition, held, frame):
@@ -4882,7 +4901,10 @@ def _refused_arguments(exc, frame):
     refused = TypeError(f"the edited {name}() does not accept the arguments of the failed "
                         f"call ({exc}); fix its signature and continue again")
     refused.__traceback__ = types.TracebackType(None, frame, frame.f_lasti, frame.f_lineno)
-    return not _run_session(_Session(frame, refused, definition))
+    if _run_session(_Session(frame, refused, definition)):
+        _mark_let_go(exc)  # the TypeError that propagates, not its description
+        return False
+    return True
 
 
 async def _again_async(cells):
@@ -5145,6 +5167,7 @@ def _track(fn):
         definition.functions.add(fn)
         if definition.code is None:
             definition.code = fn.__code__
+            definition.defaults = _registry.default_texts(definition, fn.__code__)
         elif fn.__code__ is not definition.code:
             # made by a frame that still runs the enclosing function's old
             # code: it runs the current code too

@@ -1,0 +1,9 @@
+def scale(value, factor):
+    return value / factor
+
+
+def main():
+    print("scaled:", scale(10, 0))
+
+
+main()
