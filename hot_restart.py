@@ -2191,7 +2191,7 @@ class _Remap:
         siblings = _sibling_cells(cells) if todo and frame is None and cells else {}
         caller = f"{self.enclosing.rpartition('.')[2]}()"
         for name in todo:
-            if frame is not None:
+            if frame is not None and name in _local_names(frame.f_code):
                 holders[name] = _Free(name, f"the running {caller}", frame=frame)
             elif name in siblings:
                 holders[name] = _Free(name, f"another closure of the same {caller} call",
@@ -2199,6 +2199,12 @@ class _Remap:
             elif name in self.constants:
                 holders[name] = _Free(name, f"{caller}'s code",
                                       cell=types.CellType(self.constants[name]))
+            elif frame is not None:  # the running call's code never binds it
+                holders[name] = _Free(name, None, missing=(
+                    f"{name!r} is new in {caller}: the call of {caller} that made this "
+                    f"{self.definition.qualname} still runs the code from before the fix, "
+                    f"which never binds {name!r}; let that call end (q) or restart it (up, "
+                    f"then retry) to run the new code"))
             else:
                 holders[name] = _Free(name, None, missing=(
                     f"{name!r} of {caller} is not available to this {self.definition.qualname}: "
@@ -2279,7 +2285,9 @@ def _enclosing_frame(remap, cells, fn, near):
         values = frame.f_locals
         if any(values.get(n, _MISSING) is not v for n, v in contents.items()):
             return False
-        return not sure or bool(contents) or any(v is fn for v in values.values())
+        # the function is one of its locals, itself or inside a decorator's
+        return not sure or bool(contents) or any(
+            v is fn or callable(v) and fn in _innermost(v) for v in values.values())
 
     frame = near.f_back if near is not None else None
     while frame is not None:
@@ -2558,8 +2566,8 @@ def _describe_reads(detail):
     said = f"reads {', '.join(parts)}" if parts else ""
     if missing:
         said += ("; " if said else "") + (
-            f"{', '.join(missing)} not available to the closures made before this reload: "
-            f"the call that made them has ended; calling them raises NameError")
+            f"{', '.join(missing)} not available to the closures made before this reload "
+            f"(calling them raises a NameError that says why)")
     return said
 
 
