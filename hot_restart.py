@@ -4186,6 +4186,56 @@ class _PdbAdapter(_Adapter):
     do_q = do_exit = do_quit
 
 
+# pdb's commands that would go on from the failed line, or run the program
+# from its start: at a stop of hot-restart's the function has already
+# failed, and pdb would end the program.  Each says so in one line instead,
+# and the prompt stays; elsewhere (at a breakpoint) it is pdb's own.
+_STEPPING = ("the function has already failed, so there is no line to go on to; c "
+             "reloads your edits and calls it again (to step through that call, set a "
+             "breakpoint first with b LINE, then c), q lets the error propagate")
+_RESTARTING = ("the program stays alive; c reloads your edits and calls the failed "
+               "function again, up then retry restarts a caller, q lets the error "
+               "propagate, hot_restart.exit() ends the program")
+_REFUSED_AT_A_STOP = (  # command, its aliases, what it does elsewhere, why not here
+    ("next", ("n",), "n(ext)\n        Go on to the next line in the current function.",
+     _STEPPING),
+    ("step", ("s",), "s(tep)\n        Go on, stopping at the first possible occasion.",
+     _STEPPING),
+    ("return", ("r",), "r(eturn)\n        Go on until the current function returns.",
+     _STEPPING),
+    ("until", ("unt",), "unt(il) [lineno]\n        Go on until a line greater than the "
+     "current one (or lineno) is reached.", _STEPPING),
+    ("jump", ("j",), "j(ump) lineno\n        Set the next line that will be executed.",
+     _STEPPING),
+    ("restart", (), "restart [args ...]\n        Run the program again from its start.",
+     _RESTARTING),
+    ("run", (), "run [args ...]\n        Run the program again from its start.",
+     _RESTARTING),
+)
+
+
+def _refused_at_a_stop(name, usage, why):
+    """pdb's ``do_NAME``, refused with ``why`` at a stop of hot-restart's."""
+
+    def command(self, arg):
+        if self._current is None:
+            return getattr(super(_PdbAdapter, self), f"do_{name}")(arg)
+        self.error(f"{name} does not work where hot-restart stopped on an error: {why}")
+        return None
+
+    command.__name__ = f"do_{name}"
+    command.__doc__ = (f"{usage}\n        Where hot-restart stopped on an error it does "
+                       f"not: {why}.")
+    return command
+
+
+for _name, _aliases, _usage, _why in _REFUSED_AT_A_STOP:
+    _command = _refused_at_a_stop(_name, _usage, _why)
+    for _alias in (_name, *_aliases):
+        setattr(_PdbAdapter, f"do_{_alias}", _command)
+del _name, _aliases, _usage, _why, _command, _alias
+
+
 class _IpdbAdapter(_PdbAdapter):
     """IPython's terminal debugger (what ipdb opens), with the same session."""
 
