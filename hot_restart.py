@@ -4229,11 +4229,14 @@ def _refused_at_a_stop(name, usage, why):
     return command
 
 
-for _name, _aliases, _usage, _why in _REFUSED_AT_A_STOP:
-    _command = _refused_at_a_stop(_name, _usage, _why)
-    for _alias in (_name, *_aliases):
-        setattr(_PdbAdapter, f"do_{_alias}", _command)
-del _name, _aliases, _usage, _why, _command, _alias
+def _refuse_at_a_stop():
+    for name, aliases, usage, why in _REFUSED_AT_A_STOP:
+        command = _refused_at_a_stop(name, usage, why)
+        for alias in (name, *aliases):
+            setattr(_PdbAdapter, f"do_{alias}", command)
+
+
+_refuse_at_a_stop()
 
 
 class _IpdbAdapter(_PdbAdapter):
