@@ -2507,24 +2507,43 @@ def _reload_files(only=None):
         return found
 
 
+def _unwrapped_modules():
+    """``(name, path)`` of the imported modules (not the standard library's or
+    site-packages') whose code is not wrapped and not yet reported."""
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if (path and path.endswith(".py") and path not in _registry.files and path != __file__
+                and path not in _stops.unwrapped_reported
+                and not _installed(os.path.realpath(path))):
+            yield name, path
+
+
+def _note_unwrapped_stamps():
+    """As a session opens: what the files of the modules that are not
+    wrapped look like now, so that an edit made during the session is
+    known for one, however soon after the start it comes."""
+    known = _stops.unwrapped_stamps
+    for _, path in _unwrapped_modules():
+        if path not in known:
+            known[path] = _stamp(path)
+
+
 def _unwrapped_changes():
     """A notice for the files of imported modules (not the standard library's
     or site-packages') edited since the program started whose code is not
     wrapped, so that an edit there is not silently ignored; None if none.
-    Each file is reported once."""
+    Each file is reported once.  Edited: changed since a session noted it
+    (see :func:`_note_unwrapped_stamps`), or saved more than a second after
+    the start (the start time is known to a second)."""
     started = _process_start()
-    if started is None:
-        return None
     names = []
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if (not path or not path.endswith(".py") or path in _registry.files
-                or path in _stops.unwrapped_reported or _installed(os.path.realpath(path))):
-            continue
+    for name, path in _unwrapped_modules():
         stamp = _stamp(path)
-        # (the start time is known to a second: a file saved just before
-        # the program started is not reported)
-        if stamp is not None and stamp[0] / 1e9 > started + 1 and path != __file__:
+        noted = _stops.unwrapped_stamps.get(path)
+        if stamp is None or not isinstance(stamp[0], int):
+            continue
+        if (noted is not None and stamp != noted) or (
+                started is not None and stamp[0] / 1e9 > started + 1):
             _stops.unwrapped_reported.add(path)
             names.append((name, path))
     if not names:
@@ -2710,6 +2729,7 @@ class _Stops:
         # from), read while the exception said where: see _Replay
         self.replays = {}
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
+        self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
         # (id of an exception, its type, id of the frame that catches it, that
         # frame's instruction): see _caught_above
         self.caught = (None, None, None, None)
@@ -4584,6 +4604,7 @@ def _run_session(session):
 
     Returns True when the exception should propagate.
     """
+    _note_unwrapped_stamps()
     try:
         return _hold_session(session)
     finally:
@@ -5721,9 +5742,11 @@ options:
   --version          print the version and exit
   -h, --help         print this help and exit
 
-The project is the script's folder (the current folder with -m), never the
-standard library or site-packages.  With no terminal on stdin, or with
-HOT_RESTART=0, the program runs exactly as plain python would run it."""
+The project is the script's folder and the current folder, each with the
+tree it belongs to (up to the nearest pyproject.toml, setup.py, setup.cfg or
+.git), never the standard library, site-packages or a virtual environment.
+With no terminal on stdin, or with HOT_RESTART=0, the program runs exactly as
+plain python would run it."""
 
 
 def _parse_command_line(argv):
@@ -5903,7 +5926,7 @@ def _run_script(script, args, options, active):
                                                                                 path))
     sys.modules["__main__"] = main_module
     if active:
-        roots = _elsewhere.roots = _project_roots(folder)
+        roots = _elsewhere.roots = _project_roots(folder, os.getcwd())
         install_import_hook(roots, options["wrap"], options["no-wrap"])
         _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
         _after_import("ray", _patch_ray_init)
@@ -5920,21 +5943,30 @@ def _run_script(script, args, options, active):
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 
-def _project_roots(folder):
-    """What a user calls the project: the script's folder, and the tree it
+def _project_roots(*folders):
+    """What a user calls the project: the script's folder and the folder the
+    command runs in (as coverage.py counts them), each with the tree it
     belongs to (the nearest folder above with a pyproject.toml, setup.py,
     setup.cfg or .git), where a src/ layout keeps the package that the
-    script imports (installed in editable mode, or on sys.path)."""
-    roots, here = [folder], folder
-    while True:
-        if any(os.path.exists(os.path.join(here, m)) for m in _PROJECT_MARKERS):
-            if here != folder:
-                roots.append(here)
-            return roots
-        parent = os.path.dirname(here)
-        if parent == here:
-            return roots
-        here = parent
+    script imports (installed in editable mode, or on sys.path).  A folder
+    of the standard library or of installed packages is never the project."""
+    roots = []
+    for folder in folders:
+        if _installed(os.path.join(os.path.realpath(folder), "")):
+            continue
+        here = folder
+        found = [folder]
+        while True:
+            if any(os.path.exists(os.path.join(here, m)) for m in _PROJECT_MARKERS):
+                if here != folder:
+                    found.append(here)
+                break
+            parent = os.path.dirname(here)
+            if parent == here:
+                break
+            here = parent
+        roots += [r for r in found if r not in roots]
+    return roots
 
 
 def _run_module(module, args, options, active):
@@ -7029,9 +7061,7 @@ def _attached(client, path):
     main = sys.modules.get("__main__")
     script = getattr(main, "__file__", None)
     folders = [os.path.dirname(os.path.realpath(script))] if script else []
-    roots = []
-    for folder in folders + [os.getcwd()]:
-        roots += [r for r in _project_roots(folder) if r not in roots]
+    roots = _project_roots(*folders, os.getcwd())
     finder = _ProjectFinder(roots)
     started = any(d.functions for d in _registry.definitions.values())  # in use already
     switched_off, _stops.switched_off = _stops.switched_off, False

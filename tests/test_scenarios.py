@@ -20,6 +20,9 @@ script of what the user sees and types:
     ctrl-c             press Ctrl-C
     sleep SECONDS      let the program run that long
     edit SUFFIX        save the edited files
+    edit-at-once SUFFIX
+                       the same, stamped with the time of the save (the
+                       others are stamped a second later, as a slow editor)
     replace FILE: OLD => NEW
                        edit FILE in place, replacing the text OLD by NEW
                        (\\n stands for a line break)
@@ -127,11 +130,14 @@ class Terminal:
             except (pexpect.TIMEOUT, pexpect.EOF):
                 return
 
-    def edit(self, suffix):
+    def edit(self, suffix, at_once=False):
         edited = sorted(self.folder.rglob(f"*.{suffix}"))
         assert edited, f"no files *.{suffix} in the scenario"
         for path in edited:
-            self.save(path.with_suffix(""), path.read_text())
+            if at_once:
+                path.with_suffix("").write_text(path.read_text())
+            else:
+                self.save(path.with_suffix(""), path.read_text())
 
     def replace(self, arg):
         name, _, change = arg.partition(": ")
@@ -180,6 +186,8 @@ def _run_step(term, step):
         time.sleep(float(arg))
     elif verb == "edit":
         term.edit(arg)
+    elif verb == "edit-at-once":
+        term.edit(arg, at_once=True)
     elif verb == "replace":
         term.replace(arg)
     elif verb == "repeat":
