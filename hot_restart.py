@@ -2883,8 +2883,10 @@ class _FutureWork(_Catcher):
     """A ``concurrent.futures`` thread running one work item: the exception
     goes into the item's future, and is raised again where its result is
     asked for.  A thread that waits for that result now is asked from
-    there; one waiting in ``as_completed`` or ``wait`` cannot tell yet; with
-    nobody waiting, the future keeps it, as it does without hot-restart."""
+    there; one waiting in ``as_completed`` or ``wait`` cannot tell yet.
+    With nobody waiting, the code that holds the future is read for where
+    it will ask (see :func:`_later_reader`); a program that has not got
+    hold of its future yet (it is still submitting) is given a moment."""
 
     __slots__ = ()
 
@@ -2892,19 +2894,69 @@ class _FutureWork(_Catcher):
         future = getattr(frame.f_locals.get("self"), "future", None)
         if future is None:  # 3.14's WorkerContext.run, called by the work item's
             return False
-        for f in _every_frame():
-            code = f.f_code
-            if os.path.basename(code.co_filename) == "_base.py" and code.co_name in (
-                    "result", "exception", "as_completed", "wait"):
-                owner = f.f_locals.get("self")
-                if code.co_name == "result" and owner is future:
-                    verdict, _ = _above(etype, f)
-                    return _CRASH if verdict is False else verdict
-                if code.co_name == "exception" and owner is future:
-                    return True  # returned, not raised
-                if future in (f.f_locals.get("fs") or ()):
-                    return None
-        return True
+        import time
+        deadline = time.monotonic() + 0.25
+        while True:
+            verdict = _waiter_verdict(future, etype)
+            if verdict is _NOBODY:
+                verdict = _later_reader(future, etype)
+            if verdict is not _NOBODY:
+                return verdict
+            if time.monotonic() > deadline:
+                return True  # the future keeps it, as it does without hot-restart
+            time.sleep(0.01)
+
+
+_NOBODY = object()
+
+
+def _waiter_verdict(future, etype):
+    """The verdict of a thread waiting for ``future`` now; _NOBODY if none is."""
+    for f in _every_frame():
+        code = f.f_code
+        if os.path.basename(code.co_filename) == "_base.py" and code.co_name in (
+                "result", "exception", "as_completed", "wait"):
+            owner = f.f_locals.get("self")
+            if code.co_name == "result" and owner is future:
+                verdict, _ = _above(etype, f)
+                return _CRASH if verdict is False else verdict
+            if code.co_name == "exception" and owner is future:
+                return True  # returned, not raised
+            if future in (f.f_locals.get("fs") or ()):
+                return None
+    return _NOBODY
+
+
+def _later_reader(future, etype):
+    """Nobody waits for ``future`` yet: will the code that holds it ask for
+    its result, and would it catch the exception there?  The frames of the
+    other threads that hold it (in a local, or in a list, tuple, set or
+    dict of one) are read: where one asks for a ``result`` (in its code, or
+    in a comprehension of it), the question goes on from there; where it
+    only asks for the ``exception``, the future keeps it (True); _NOBODY
+    where no frame holds it."""
+    executor = os.path.dirname(sys.modules["concurrent.futures"].__file__)
+    for frame in _every_frame():
+        where = frame.f_code.co_filename  # (the executor's own submit holds it too)
+        if where == __file__ or where.startswith(executor) or not any(
+                value is future or type(value) in (list, tuple, set, dict) and future in (
+                    value.values() if type(value) is dict else value)
+                for value in frame.f_locals.values()):
+            continue
+        code, at = frame.f_code, None
+        for ins in dis.get_instructions(code):
+            if ins.argval == "result" and ins.opname.startswith(("LOAD_ATTR", "LOAD_METHOD")):
+                at = ins.offset if ins.offset >= frame.f_lasti or at is None else at
+        nested = any(isinstance(c, types.CodeType) and "result" in c.co_names
+                     for c in code.co_consts)
+        if at is None and not nested:
+            return True
+        catchers = _catchers_at(code, frame.f_lasti if at is None else at)
+        verdict = _ask(catchers, etype, frame, None)[0] if catchers else False
+        if verdict is False:
+            verdict, _ = _above(etype, frame)
+        return _CRASH if verdict is False else verdict
+    return _NOBODY
 
 
 class _ExceptClauses(_Catcher):
