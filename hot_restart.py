@@ -4017,7 +4017,8 @@ class _Adapter:
     ``sys.settrace`` is its own).  It implements ``make()``, which imports
     the debugger and returns the one instance kept for the run (so that
     breakpoints set at one stop fire after the restart), ``running()``
-    (is it already running the program?), ``show(session, banner)``, which
+    (is it already running the program?), ``on_terminal()`` (see there),
+    ``show(session, banner)``, which
     presents the stop and returns once the user has chosen, after calling
     ``choose`` with the outcome (returning without a choice lets the
     exception propagate), and ``message``, which prints a line where the
@@ -4043,6 +4044,12 @@ class _Adapter:
     @classmethod
     def make(cls):
         raise NotImplementedError
+
+    def on_terminal(self):
+        """Around a session in this process's terminal: what the debugger
+        needs to reach it (nothing, but for IPython's with the output in a
+        file)."""
+        return contextlib.nullcontext()
 
     def rearm(self, frame):
         """After a restart: trace it if breakpoints are set.  True if tracing was set."""
@@ -4106,6 +4113,11 @@ class _PdbAdapter(_Adapter):
         self.reset()
         self._handler_lines = {}
 
+    def _prompts_itself(self, session):
+        """Does the prompt go through ``input()``?  It would print the prompt
+        to standard output, wherever it goes."""
+        return self.stdout is sys.stdout and session.streams is None
+
     def show(self, session, banner):
         if session.streams is not None:  # held elsewhere
             self.stdin = self.stdout = session.streams
@@ -4113,8 +4125,7 @@ class _PdbAdapter(_Adapter):
             # the streams of now (a test runner may have captured the old
             # ones), and the terminal itself when the output goes to a file
             self.stdin, self.stdout = sys.stdin, _terminal_output()
-        # input() would print the prompt to standard output, wherever it goes
-        self.use_rawinput = self.stdout is sys.stdout and session.streams is None
+        self.use_rawinput = self._prompts_itself(session)
         tb = session.exc.__traceback__
         self._handler_lines = {session.frame: tb.tb_lineno}
         try:
@@ -4327,6 +4338,32 @@ class _IpdbAdapter(_PdbAdapter):
             else:
                 debugger.set_colors("NoColor")
         return debugger
+
+    def _prompts_itself(self, session):
+        return session.streams is None  # (IPython reads no other way)
+
+    @contextmanager
+    def on_terminal(self):
+        terminal = _terminal_output()
+        if terminal is sys.stdout:
+            yield
+            return
+        # the output goes to a file: IPython's prompt is written to standard
+        # output's file descriptor; for the session, that is the terminal
+        stdout = sys.stdout
+        stdout.flush()
+        saved, buffered = os.dup(1), getattr(stdout, "line_buffering", None)
+        os.dup2(terminal.fileno(), 1)
+        if buffered is False:  # as on a terminal: each line as it is printed
+            stdout.reconfigure(line_buffering=True)
+        try:
+            yield
+        finally:
+            stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            if buffered is False:
+                stdout.reconfigure(line_buffering=False)
 
     def print_list_lines(self, filename, first, last):
         # IPython marks the line of self.curframe, not of a frame it is given
@@ -4734,6 +4771,7 @@ def _hold_session(session):
                 for guard in _debuggers.guards:
                     guards.enter_context(guard())
                 debugger = _debuggers.get()  # made where the real terminal is in place
+                guards.enter_context(debugger.on_terminal())
             guards.enter_context(_lines_of_unnamed_code(session))
             banner = _banner(session, debugger.how_to)
             while not fixed:
