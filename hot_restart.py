@@ -6008,6 +6008,8 @@ def _run_script(script, args, options, active):
                     f"[Errno 2] No such file or directory")
         raise SystemExit(2)
     sys.argv = [script, *args]
+    if os.path.isdir(path) or not path.endswith(".py") and _is_zip(path):
+        return _run_main_of(path, options, active)
     folder = os.path.dirname(os.path.realpath(path))
     sys.path[0] = folder
     main_module = types.ModuleType("__main__")
@@ -6016,10 +6018,7 @@ def _run_script(script, args, options, active):
                                                                                 path))
     sys.modules["__main__"] = main_module
     if active:
-        roots = _elsewhere.roots = _project_roots(folder, os.getcwd())
-        install_import_hook(roots, options["wrap"], options["no-wrap"])
-        _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
-        _after_import("ray", _patch_ray_init)
+        _activate(_project_roots(folder, os.getcwd()), options)
         code = _registry.version(path).module
         state = _registry.files[path]
         state.module_wrapped, state.namespace = True, vars(main_module)
@@ -6028,6 +6027,34 @@ def _run_script(script, args, options, active):
         with open(path, "rb") as f:
             code = compile(f.read(), path, "exec", dont_inherit=True)
     exec(code, vars(main_module))
+
+
+def _is_zip(path):
+    import zipfile
+    return zipfile.is_zipfile(path)
+
+
+def _run_main_of(path, options, active):
+    """A folder or a zip file with a ``__main__.py`` (``python app/``,
+    ``python app.pyz``), run as python runs it: its ``__main__`` module,
+    found on ``sys.path``, where the folder (or the zip) comes first.  A
+    folder's modules are the project's; a zip's cannot be edited, and run
+    as they are."""
+    sys.path[0] = path
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    if active:
+        _activate(_project_roots(folder, os.getcwd()), options)
+    runpy.run_path(path, run_name="__main__")
+
+
+def _activate(roots, options):
+    """What the command line sets up in a program it runs with hot-restart
+    active: the project's modules instrumented as they are imported, and
+    the children multiprocessing starts set up the same way."""
+    _elsewhere.roots = roots
+    install_import_hook(roots, options["wrap"], options["no-wrap"])
+    _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
+    _after_import("ray", _patch_ray_init)
 
 
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -6063,10 +6090,7 @@ def _run_module(module, args, options, active):
     sys.argv = [module, *args]
     sys.path[0] = os.getcwd()
     if active:
-        roots = _elsewhere.roots = _project_roots(os.getcwd())
-        install_import_hook(roots, options["wrap"], options["no-wrap"])
-        _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
-        _after_import("ray", _patch_ray_init)
+        _activate(_project_roots(os.getcwd()), options)
         _carry_runtime(vars(sys.modules["__main__"]))
     runpy._run_module_as_main(module, alter_argv=True)
 

@@ -1,0 +1,5 @@
+import sys
+
+from helper import total
+
+print("total", total(sys.argv[1:]))
