@@ -1714,6 +1714,7 @@ _NOT_DEFINED = "not defined"    # added, but cannot be defined; detail: why
 _NEEDS_RELOAD = "needs reload_module"  # detail: what changed (decorators, a class body...)
 _NOT_RERUN = "not re-run"       # module-level statements changed; detail: their lines
 _ASSIGNED = "assigned"          # a simple assignment applied in the live module or class
+_IMPORTED = "imported"          # a new or changed import statement, run in the live module
 _READS = "reads"                # closures made before the fix read the free variables it
                                 # added from elsewhere; detail: ((name, source or None), ...)
 
@@ -1940,6 +1941,19 @@ def _plan_assignments(found, body, lines):
     rest = []
     for line in lines:
         stmt = statements.get(line)
+        if body is None and isinstance(stmt, (ast.Import, ast.ImportFrom)) and (
+                not isinstance(stmt, ast.ImportFrom) or stmt.module != "__future__"):
+            # a fix that needs a module: the import statement runs in the module
+            names = [(a.asname or a.name).partition(".")[0] for a in stmt.names]
+            missing = _missing_module(stmt)
+            if missing:
+                found.events.append(_Event(_NOT_APPLIED, ", ".join(names),
+                                           f"there is no module named {missing!r}"))
+                continue
+            found.events.append(_Event(_IMPORTED, ", ".join(names), line))
+            found.actions.append(functools.partial(
+                exec, compile(ast.Module([stmt], []), state.path, "exec"), namespace))
+            continue
         targets = _assigned_names(stmt, module_level=body is None)
         if targets is None:
             rest.append(line)
@@ -1949,6 +1963,21 @@ def _plan_assignments(found, body, lines):
         found.actions.append(functools.partial(_assign, stmt, targets, namespace, owner,
                                                state.path))
     return rest
+
+
+def _missing_module(stmt):
+    """The module an import statement names that cannot be found, or None."""
+    if isinstance(stmt, ast.ImportFrom):
+        modules = [stmt.module] if stmt.level == 0 and stmt.module else []
+    else:
+        modules = [a.name for a in stmt.names]
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):
+            return name
+    return None
 
 
 def _assigned_names(stmt, module_level):
@@ -2600,6 +2629,7 @@ def _describe_event(event):
         _CHANGED: "changed",
         _ADDED: "added",
         _ASSIGNED: "assigned",
+        _IMPORTED: "imported",
         _REMOVED: "removed from the file; its old code stays in use",
         _NOT_APPLIED: f"not applied: {detail}",
         _READS: _describe_reads(detail),

@@ -60,8 +60,14 @@ ROWS = [
     pytest.param("LIMIT = 3\n", "LIMIT = int('4')\n", [E(hr._NOT_RERUN, None, (2,))],
                  id="module-statement-with-a-call"),
     pytest.param("LIMIT = 3\n", "LIMIT = 3\nimport os\n",
-                 [E(hr._NOT_RERUN, None, (3,))] + [E(hr._MOVED, name, 1) for name in (
+                 [E(hr._IMPORTED, "os", 3)] + [E(hr._MOVED, name, 1) for name in (
                      "double", "last", "make_adder", "Box.area")], id="moved"),
+    pytest.param("LIMIT = 3\n", "LIMIT = 3\nimport no_such_module_here\n",
+                 [E(hr._NOT_APPLIED, "no_such_module_here",
+                    "there is no module named 'no_such_module_here'")]
+                 + [E(hr._MOVED, name, 1) for name in (
+                     "double", "last", "make_adder", "Box.area")],
+                 id="import-of-a-missing-module"),
     pytest.param("        return x + n\n", "        return x + n + 1\n",
                  [E(hr._CHANGED, "make_adder", None)], id="nested-recompiles-the-enclosing"),
     pytest.param("    return x * factor\n", '    """Not written yet."""\n',

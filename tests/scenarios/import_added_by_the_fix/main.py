@@ -1,0 +1,9 @@
+def root(x):
+    return math.sqrt(x)
+
+
+def main():
+    print("root", root(16))
+
+
+main()
