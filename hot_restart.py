@@ -1741,6 +1741,27 @@ class _FullParse(Exception):
     """Parsing only the changed region was not enough: parse the whole file."""
 
 
+def _unreadable(path):
+    """Why the file ``path`` has no lines to read now, and what to do."""
+    import tokenize
+    name = _short(path)
+    try:
+        with tokenize.open(path) as f:  # as Python reads source: its encoding line
+            if not f.read():
+                return f"{name} is empty now; save it again with its code"
+    except FileNotFoundError:
+        return f"{name} is gone (deleted or moved); put it back"
+    except UnicodeDecodeError as exc:
+        with open(path, "rb") as f:
+            line = f.read()[:exc.start].count(b"\n") + 1
+        return (f"cannot read {name}: line {line} is not {exc.encoding} (byte "
+                f"{exc.object[exc.start:exc.start + 1]!r}); save the file as UTF-8, or "
+                f"declare its encoding on its first line (# -*- coding: latin-1 -*-)")
+    except (OSError, SyntaxError) as exc:
+        return f"cannot read {name}: {exc}"
+    return f"cannot read {name} any more"
+
+
 def _scan(state, only=None):
     """Compare ``state``'s file on disk with the code that runs: a _FileReload or None."""
     path = state.path
@@ -1750,7 +1771,7 @@ def _scan(state, only=None):
     linecache.checkcache(path)
     lines = linecache.getlines(path)
     if not lines:
-        return _FileReload(state, error=f"cannot read {_short(path)} any more")
+        return _FileReload(state, error=_unreadable(path))
     try:
         try:
             outline, nodes = _reparse(state, lines)
@@ -5878,11 +5899,9 @@ def _parse_command_line(argv):
     while i < len(argv):
         arg = argv[i]
         if arg in ("-h", "--help"):
-            print(_USAGE)
-            raise SystemExit(0)
+            _print_and_exit(_USAGE)
         if arg == "--version":
-            print(f"hot-restart {__version__}")
-            raise SystemExit(0)
+            _print_and_exit(f"hot-restart {__version__}")
         name, eq, value = arg.partition("=")
         if name in ("--wrap", "--no-wrap", "--debugger", "--catch-all", "--no-catch-all",
                     "--attach-timeout"):
@@ -5951,6 +5970,16 @@ def _reloader_notice(script, module, args):
                 f"every save, where a crash cannot stop; {advice} to keep the server in "
                 f"this process")
     return None
+
+
+def _print_and_exit(text):
+    """Print ``text`` and end; a reader that went away (``| head``) is no error."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(0)
 
 
 def _usage_error(message):
@@ -6955,8 +6984,7 @@ def _attach(argv):
     """``python -m hot_restart attach [PID]``: connect this terminal to a
     session waiting for a debugger (``--list``: only list them)."""
     if argv and argv[0] in ("-h", "--help"):
-        print(_ATTACH_USAGE)
-        raise SystemExit(0)
+        _print_and_exit(_ATTACH_USAGE)
     listing = "--list" in argv
     wanted = [a for a in argv if a != "--list"]
     try:

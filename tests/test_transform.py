@@ -9,6 +9,7 @@ import sys
 import textwrap
 import types
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -1036,3 +1037,31 @@ def test_a_reload_that_changes_annotations_changes_what_the_function_does(tmp_pa
     assert namespace["Price"].times.__annotations__ == {"k": int, "return": int}
     assert namespace["Price"].__annotations__ == {"amount": int}
     assert namespace["label"].__annotations__ == {"a": int, "return": str}
+
+
+def test_a_file_that_cannot_be_read_says_why(tmp_path):
+    """An edit saved in another encoding, an emptied file, a deleted one: the
+    reload says which, and what to do (not only that it cannot be read)."""
+    path = tmp_path / "plain.py"
+    path.write_bytes("def f():\n    return 'caf\u00e9'\n".encode("latin-1"))
+    said = hr._unreadable(str(path))
+    assert "line 2 is not utf-8" in said and "save the file as UTF-8" in said, said
+    path.write_text("")
+    assert "is empty now" in hr._unreadable(str(path))
+    path.unlink()
+    assert "is gone (deleted or moved)" in hr._unreadable(str(path))
+
+
+def test_help_into_a_closed_pipe_ends_quietly():
+    """``python -m hot_restart --help | head -1``: the reader goes away."""
+    import subprocess
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "hot_restart", "--help"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=30,
+                              env={**os.environ, "PYTHONPATH": str(Path(hr.__file__).parent)})
+    finally:
+        os.close(write)
+    assert done.returncode == 0
+    assert done.stderr == ""
