@@ -4189,6 +4189,9 @@ class _PdbAdapter(_Adapter):
     # The stopped frame runs its handler; show the line that failed instead.
     def setup(self, f, tb):
         super().setup(f, tb)
+        # a frame still running code from before a reload that moved its
+        # lines: its line as the file has it now
+        self.stack = [(frame, line + _moved_by(frame.f_code)) for frame, line in self.stack]
         shown = [entry for entry in self.stack if not _own_frame(entry[0])]
         if shown and len(shown) < len(self.stack):  # the user's frames only
             current = self.stack[self.curindex][0]
@@ -4691,6 +4694,15 @@ class _Debuggers:
 
 
 _debuggers = _Debuggers()
+
+
+def _moved_by(code):
+    """How many lines the definition that ``code`` is an old version of has
+    moved in its file since (0 for current code, or code not wrapped)."""
+    definition = _registry.owner(code)
+    if definition is None or definition.code is None or definition.code is code:
+        return 0
+    return definition.code.co_firstlineno - code.co_firstlineno
 
 
 def _stopped_name(session):

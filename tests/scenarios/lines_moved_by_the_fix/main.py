@@ -1,0 +1,10 @@
+def scale(value, factor):
+    return value / factor
+
+
+def main():
+    total = scale(10, 0)
+    print("total", total)
+
+
+main()
