@@ -11,7 +11,8 @@ script of what the user sees and types:
                        pudb runs only where a scenario names it, and then
                        must be installed
     command CMD        how to start the program ({python} is this Python,
-                       {bin} the folder of its scripts);
+                       {bin} the folder of its scripts; ``cd DIR && `` may
+                       come first);
                        the default is ``{python} main.py``
     prompt             wait for the debugger prompt
     expect REGEX       wait for output matching REGEX
@@ -57,6 +58,13 @@ KEYS = {"enter": "\r", "ctrl-x": "\x18"}
 TIMEOUT = 30
 
 
+def _exec(command):
+    """The shell's words for ``command``: run in its place (so that its exit
+    status is the program's), after a ``cd DIR &&`` that may come first."""
+    where, _, rest = command.rpartition("&& ")
+    return f"{where}&& exec {rest}" if where else f"exec {command}"
+
+
 def _installed_debuggers():
     found = ["pdb"]
     if importlib.util.find_spec("ipdb") is not None:
@@ -99,7 +107,7 @@ class Terminal:
         command = command.replace("{python}", sys.executable).replace(
             "{bin}", os.path.dirname(sys.executable))
         self.env, self.command = env, command
-        self.child = pexpect.spawn("/bin/sh", ["-c", "exec " + command], cwd=str(folder), env=env,
+        self.child = pexpect.spawn("/bin/sh", ["-c", _exec(command)], cwd=str(folder), env=env,
                                    encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 200))
         self.folder = folder
         self.output = ""
@@ -157,7 +165,7 @@ class Terminal:
     def plain_output(self, command, switch_off=True):
         env = {**self.env, "HOT_RESTART": "0"} if switch_off else self.env
         command = command.replace("{python}", sys.executable)
-        done = subprocess.run(["/bin/sh", "-c", "exec " + command], cwd=str(self.folder),
+        done = subprocess.run(["/bin/sh", "-c", _exec(command)], cwd=str(self.folder),
                               env=env, capture_output=True, text=True, timeout=TIMEOUT,
                               stdin=subprocess.DEVNULL)
         return done.stdout + done.stderr
