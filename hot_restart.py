@@ -7713,9 +7713,11 @@ def _develop_loop(cells, frame, first):
             _output.say(f"hot-restart: {name}() returned "
                         f"{text if len(text) <= 200 else text[:200] + '...'}")
         elif kind == "raised":
-            _hide_own_frames(value.__traceback__)
-            _output.say("".join(traceback.format_exception(type(value), value,
-                                                           value.__traceback__)).rstrip())
+            tb = value.__traceback__
+            while tb is not None and _own_frame(tb.tb_frame):  # this loop's own
+                tb = tb.tb_next
+            _hide_own_frames(tb)
+            _output.say("".join(traceback.format_exception(type(value), value, tb)).rstrip())
             _output.say(f"hot-restart: {name}() raised {type(value).__name__}")
         else:
             _output.say(f"hot-restart: the run of {name}() was interrupted (Ctrl-C)")

@@ -1,0 +1,5 @@
+def ratio(x):
+    return 10 / x
+
+
+print("ratio", ratio(0))
