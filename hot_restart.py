@@ -4809,6 +4809,23 @@ def _lines_of_unnamed_code(session):
         linecache.cache.pop(name, None)
 
 
+def _threads_wait_for_sessions():
+    """From the first session on: the traceback of an error that ends a
+    thread is printed when no session is open in this terminal, not into
+    another thread's prompt (``q`` in one of two threads that failed at
+    once)."""
+    previous = threading.excepthook
+    if getattr(previous, "_waits_for_sessions", False):
+        return
+
+    def excepthook(args):
+        with _elsewhere.terminal:
+            previous(args)
+
+    excepthook._waits_for_sessions = True
+    threading.excepthook = excepthook
+
+
 def _hold_session(session):
     trace = sys.gettrace() if _debuggers.traces() else None
     if trace is not None:
@@ -4830,6 +4847,7 @@ def _hold_session(session):
                 if fixed:
                     session.outcome = _Outcome.CONTINUE
             else:
+                _threads_wait_for_sessions()
                 guards.enter_context(_elsewhere.terminal)  # the holder's children wait
                 for guard in _debuggers.guards:
                     guards.enter_context(guard())
