@@ -8012,6 +8012,23 @@ def _xdist_workers(options):
     return bool(workers) or getattr(options, "dist", "no") not in ("no", None)
 
 
+def pytest_runtest_makereport(item, call):
+    """Before pytest writes the report of a test that failed after a
+    restart: the call that was run again is listed once, as in every
+    traceback (see :func:`_hide_own_frames`)."""
+    excinfo = call.excinfo
+    if excinfo is not None and getattr(item.config, "_hot_restart_on", False):
+        _hide_own_frames(excinfo.tb)
+    yield
+
+
+# pluggy's mark for a wrapper that runs first, set by hand: importing
+# hot_restart imports no pytest
+pytest_runtest_makereport.pytest_impl = {
+    "hookwrapper": True, "wrapper": False, "tryfirst": True, "trylast": False,
+    "optionalhook": False, "specname": None}
+
+
 def pytest_exception_interact(node, call, report):
     """A failing doctest example: said to be reported as usual (doctest
     itself catches every error of the code it runs, so nothing stops)."""
