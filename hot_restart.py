@@ -4178,7 +4178,7 @@ class _PdbAdapter(_Adapter):
             self.stdin, self.stdout = sys.stdin, _terminal_output()
         self.use_rawinput = self._prompts_itself(session)
         tb = session.exc.__traceback__
-        self._handler_lines = {session.frame: tb.tb_lineno}
+        self._handler_lines = {session.frame: tb.tb_lineno + _moved_by(session.frame.f_code)}
         try:
             self.message(banner)
             self.interaction(session.frame.f_back, tb)
@@ -4215,14 +4215,22 @@ class _PdbAdapter(_Adapter):
         self._list_from_failure()
 
     def _list_from_failure(self):
-        line = self._handler_lines.get(self.curframe)
+        line = self._shown_line(self.curframe)
         if line is not None:
             self.lineno = max(0, line - 6)
 
-    def _listed(self, frame):
-        """The frame as list and ll mark its current line: at a stop, the
-        line that failed, not the def line its handler runs on."""
+    def _shown_line(self, frame):
+        """The line to show as ``frame``'s current one where it is not its
+        own: at a stop, the line that failed (not the def line its handler
+        runs on); in code from before a reload that moved its lines, the
+        line as the file has it now.  None where it is its own."""
         line = self._handler_lines.get(frame)
+        moved = _moved_by(frame.f_code) if frame is not None else 0
+        return line if line is not None or not moved else frame.f_lineno + moved
+
+    def _listed(self, frame):
+        """The frame as list and ll mark its current line (see _shown_line)."""
+        line = self._shown_line(frame)
         return frame if line is None else _AtLine(frame, line)
 
     def _print_lines(self, lines, start, breaks=(), frame=None):
