@@ -1470,8 +1470,12 @@ class _Home:
             new.__type_params__ = fn.__type_params__
         if type(self.owner) is dict:
             self.owner[self.key] = new
-        else:
+            return new
+        try:
             setattr(self.owner, self.key, new)
+        except (TypeError, AttributeError):  # a metaclass that will not have it
+            fn.__code__ = code
+            return fn
         return new
 
 

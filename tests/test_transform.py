@@ -1065,3 +1065,23 @@ def test_help_into_a_closed_pipe_ends_quietly():
         os.close(write)
     assert done.returncode == 0
     assert done.stderr == ""
+
+
+def test_a_class_that_refuses_new_attributes_keeps_its_methods(tmp_path, monkeypatch):
+    """A metaclass that forbids setting attributes: wrap_module instruments
+    the methods in place (their code assigned) instead of replacing them."""
+    namespace = _own_module(tmp_path / "frozen.py", textwrap.dedent('''
+        class Frozen(type):
+            def __setattr__(cls, name, value):
+                raise TypeError("frozen")
+
+        class Account(metaclass=Frozen):
+            def balance(self):
+                return 1
+    '''), monkeypatch)
+    before = id(vars(namespace["Account"])["balance"])
+    hr.wrap_module(sys.modules["frozen"])
+    method = vars(namespace["Account"])["balance"]
+    assert id(method) == before
+    assert hr._PROPAGATE in method.__code__.co_names
+    assert namespace["Account"]().balance() == 1
