@@ -24,6 +24,7 @@ script of what the user sees and types:
     edit-at-once SUFFIX
                        the same, stamped with the time of the save (the
                        others are stamped a second later, as a slow editor)
+    edit-bytes SUFFIX  the same, byte for byte (a file in another encoding)
     replace FILE: OLD => NEW
                        edit FILE in place, replacing the text OLD by NEW
                        (\\n stands for a line break)
@@ -138,11 +139,14 @@ class Terminal:
             except (pexpect.TIMEOUT, pexpect.EOF):
                 return
 
-    def edit(self, suffix, at_once=False):
+    def edit(self, suffix, at_once=False, as_bytes=False):
         edited = sorted(self.folder.rglob(f"*.{suffix}"))
         assert edited, f"no files *.{suffix} in the scenario"
         for path in edited:
-            if at_once:
+            if as_bytes:
+                path.with_suffix("").write_bytes(path.read_bytes())
+                self.save_stamp(path.with_suffix(""))
+            elif at_once:
                 path.with_suffix("").write_text(path.read_text())
             else:
                 self.save(path.with_suffix(""), path.read_text())
@@ -158,6 +162,10 @@ class Terminal:
     @staticmethod
     def save(target, text):
         target.write_text(text)
+        Terminal.save_stamp(target)
+
+    @staticmethod
+    def save_stamp(target):
         # Editors save at least a tick later; make sure the stamp moves.
         stat = target.stat()
         os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
@@ -196,6 +204,8 @@ def _run_step(term, step):
         term.edit(arg)
     elif verb == "edit-at-once":
         term.edit(arg, at_once=True)
+    elif verb == "edit-bytes":
+        term.edit(arg, as_bytes=True)
     elif verb == "replace":
         term.replace(arg)
     elif verb == "repeat":
