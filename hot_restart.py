@@ -4246,8 +4246,17 @@ class _PdbAdapter(_Adapter):
         return super().postcmd(stop, line)
 
     def _validate_file_mtime(self):
-        """pdb 3.13 warns that an edited file runs stale code; at a stop of
-        ours, continue loads the edit, so it does not."""
+        """pdb 3.13 warns that an edited file runs stale code: not at a stop
+        of ours, where continue loads the edit, nor where the frame runs
+        the file as it is now (at a breakpoint after a reload)."""
+        frame = self.curframe
+        state = _registry.files.get(frame.f_code.co_filename) if frame is not None else None
+        if state is not None and state.stamp == _stamp(state.path):
+            table = getattr(self, "_file_mtime_table", None)
+            if isinstance(table, dict) and state.path in table:
+                with contextlib.suppress(OSError):
+                    table[state.path] = os.path.getmtime(state.path)
+            return
         if self._current is None:
             super()._validate_file_mtime()
 
@@ -4821,6 +4830,15 @@ def _lines_of_unnamed_code(session):
         linecache.cache.pop(name, None)
 
 
+@functools.lru_cache(maxsize=None)
+def _untrace_at_exit():
+    """Once breakpoints were armed for a restarted call: tracing stops as
+    the program exits, before the interpreter takes its modules apart (a
+    trace function still set then fails in them, 3.15)."""
+    import atexit
+    atexit.register(sys.settrace, None)
+
+
 def _threads_wait_for_sessions():
     """From the first session on: the traceback of an error that ends a
     thread is printed when no session is open in this terminal, not into
@@ -4890,6 +4908,8 @@ def _hold_session(session):
             _note_typed_arguments(session.frame, before, dict(view))
         if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY):
             armed = debugger.rearm(session.frame)
+            if armed:
+                _untrace_at_exit()
             return False
         return True
     finally:
