@@ -19,7 +19,9 @@ The module reads top to bottom in dependency order:
 3. Instrumentation: the handler put around each function body, and the
    count a generator keeps for its restart
 4. The registry: files, their compiled versions (and their cache on disk),
-   wrapped definitions and the code objects that run them
+   wrapped definitions and the code objects that run them; where a
+   function only its module holds is replaced by one made as a ``def``
+   makes it (calls to it stay specialized on 3.13+)
 5. Reload: what changed in a file (parsing only the edited statements), as
    typed events; the surrogate module; putting new code in place (closures
    that lack a variable the fix uses read it through a holder); the report
@@ -38,7 +40,9 @@ The module reads top to bottom in dependency order:
     the children that multiprocessing spawns from it, set up the same way)
 11. Sessions held elsewhere: a child process's in the terminal of the
     ancestor that holds it, a detached program's waiting for
-    ``python -m hot_restart attach``; the sockets, their protocol, the relay
+    ``python -m hot_restart attach``, and a program started with plain
+    python that ``attach PID`` makes active (3.14+, ``sys.remote_exec``);
+    the sockets, their protocol, the relay
 12. Ray and Dask: the workers of a cluster set up as hot-restart's
 13. Watch mode: saved edits applied in a thread, the develop loop
     (``--loop``), and ``patch`` / ``revert`` / ``commit``
