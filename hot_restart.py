@@ -3901,11 +3901,15 @@ def _last_line(code):
 
 
 def _contains(first, last, position):
-    """Does the span from node ``first`` to node ``last`` hold ``position``?"""
+    """Does the span from node ``first`` to node ``last`` hold ``position``?
+    A decorated definition starts at its first decorator (the call that
+    applies it runs there)."""
     line, col, end_line, end_col = position
+    decorators = getattr(first, "decorator_list", None)
+    start = first if not decorators else decorators[0]
     if end_col == _WHOLE_LINE:  # 3.10 knows only the line
-        return first.lineno <= line <= last.end_lineno
-    return ((first.lineno, first.col_offset) <= (line, col)
+        return start.lineno <= line <= last.end_lineno
+    return ((start.lineno, start.col_offset - (1 if decorators else 0)) <= (line, col)
             and (end_line, end_col) <= (last.end_lineno, last.end_col_offset))
 
 

@@ -635,6 +635,35 @@ ROWS = {
         def main():
             return [record for record in records(["a", "END"])]
         ''', "records"),
+    # a decorator applied inside a with block that expects its error
+    "a decorator applied inside pytest.raises": ('''
+        def group(**opts):
+            def deco(fn):
+                if opts.get("chain"):
+                    raise RuntimeError("chain groups cannot have optional subcommands")
+                return fn
+            return deco
+
+        def main():
+            with pytest.raises(RuntimeError):
+                @group(chain=True)
+                def bad():
+                    pass
+        ''', None),
+    "a decorator applied where nothing expects its error": ('''
+        def group(**opts):
+            def deco(fn):
+                if opts.get("chain"):
+                    raise RuntimeError("chain groups cannot have optional subcommands")
+                return fn
+            return deco
+
+        def main():
+            with contextlib.suppress(KeyError):
+                @group(chain=True)
+                def bad():
+                    pass
+        ''', "deco"),
 }
 
 
