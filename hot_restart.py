@@ -1466,8 +1466,9 @@ class _Home:
         new.__qualname__, new.__module__, new.__doc__ = (fn.__qualname__, fn.__module__,
                                                          fn.__doc__)
         new.__dict__.update(fn.__dict__)
-        if hasattr(fn, "__annotate__"):  # 3.14+: not evaluated here
-            new.__annotate__ = fn.__annotate__
+        annotate = getattr(fn, "__annotate__", None)  # 3.14+: not evaluated here
+        if annotate is not None:
+            new.__annotate__ = annotate
         else:  # in place: assigning __annotations__ would undo what this is for
             new.__annotations__.update(fn.__annotations__)
         if hasattr(fn, "__type_params__"):

@@ -1085,3 +1085,25 @@ def test_a_class_that_refuses_new_attributes_keeps_its_methods(tmp_path, monkeyp
     assert id(method) == before
     assert hr._PROPAGATE in method.__code__.co_names
     assert namespace["Account"]().balance() == 1
+
+
+def test_a_replaced_function_keeps_postponed_and_assigned_annotations(tmp_path, monkeypatch):
+    """``from __future__ import annotations`` (strings), and annotations a
+    decorator assigned (3.14+ then has no ``__annotate__`` for them): the
+    function put in its place keeps them."""
+    namespace = _own_module(tmp_path / "postponed.py", textwrap.dedent('''
+        from __future__ import annotations
+
+        def typed(a: int, b: Missing = None) -> bool:
+            return a
+
+        def assigned(a):
+            return a
+
+        assigned.__annotations__ = {"a": "given"}
+    '''), monkeypatch)
+    hr.wrap_module(sys.modules["postponed"])
+    assert hr._PROPAGATE in namespace["typed"].__code__.co_names
+    assert namespace["typed"].__annotations__ == {"a": "int", "b": "Missing", "return": "bool"}
+    assert hr._PROPAGATE in namespace["assigned"].__code__.co_names
+    assert namespace["assigned"].__annotations__ == {"a": "given"}
