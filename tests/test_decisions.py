@@ -50,6 +50,14 @@ def slow_check(x):
 def lookup(table, key):
     return table[key]
 
+def group(**opts):
+    # a decorator factory that refuses what it decorates
+    def deco(fn):
+        if opts.get("chain"):
+            raise RuntimeError("chain groups cannot have optional subcommands")
+        return fn
+    return deco
+
 class Seq:
     """Iterable through __getitem__ only."""
     def __init__(self, n):
@@ -637,13 +645,6 @@ ROWS = {
         ''', "records"),
     # a decorator applied inside a with block that expects its error
     "a decorator applied inside pytest.raises": ('''
-        def group(**opts):
-            def deco(fn):
-                if opts.get("chain"):
-                    raise RuntimeError("chain groups cannot have optional subcommands")
-                return fn
-            return deco
-
         def main():
             with pytest.raises(RuntimeError):
                 @group(chain=True)
@@ -651,13 +652,6 @@ ROWS = {
                     pass
         ''', None),
     "a decorator applied where nothing expects its error": ('''
-        def group(**opts):
-            def deco(fn):
-                if opts.get("chain"):
-                    raise RuntimeError("chain groups cannot have optional subcommands")
-                return fn
-            return deco
-
         def main():
             with contextlib.suppress(KeyError):
                 @group(chain=True)
