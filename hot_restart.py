@@ -2791,8 +2791,8 @@ class _Stops:
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
         # (id of an exception, its type, id of the frame that catches it, that
-        # frame's instruction): see _caught_above
-        self.caught = (None, None, None, None)
+        # frame's code and instruction): see _caught_above
+        self.caught = (None, None, None, None, None)
         self.recursion = None  # see _outermost_of_recursion
         self.warned_no_terminal = False
         self.terminal_override = False
@@ -3324,14 +3324,15 @@ def _caught_above(exc, frame):
     if memo[0] == id(exc) and memo[1] is type(exc):
         f = frame.f_back
         while f is not None:
+            # ids are reused: the same id, code and instruction is the same place
             if id(f) == memo[2]:
-                if f.f_lasti == memo[3]:
+                if f.f_code is memo[3] and f.f_lasti == memo[4]:
                     return True
                 break
             f = f.f_back
     verdict, catcher = _above(type(exc), frame)
     if verdict is True:
-        _stops.caught = (id(exc), type(exc), id(catcher), catcher.f_lasti)
+        _stops.caught = (id(exc), type(exc), id(catcher), catcher.f_code, catcher.f_lasti)
     return verdict is True
 
 
@@ -4983,7 +4984,7 @@ def _hide_in_excepthook():
 
 def _propagate():
     """Called in the ``except`` clause of every instrumented function."""
-    exc = sys.exc_info()[1]
+    exc = sys.exception()
     frame = sys._getframe(1)
     if type(exc) is _Retry:  # restart here, or let it unwind further
         if exc.target is not frame:
@@ -4993,6 +4994,21 @@ def _propagate():
     if type(exc) is _LoopStart:  # the develop loop runs it: see _again
         _stops.loops[frame] = _MISSING
         return False
+    # the fast path of a handled exception: a caller catches it, and its
+    # verdict and those of the frames between are kept (see _frame_verdict);
+    # any frame not decided yet, or another verdict, is for _stop_decision
+    etype, verdicts, f = type(exc), _caches.verdicts, frame.f_back
+    while f is not None:
+        code = f.f_code
+        hit = verdicts.get((id(code), f.f_lasti, etype))
+        if hit is None or hit[0] is not code:
+            break
+        verdict, etype = hit[1]
+        if verdict is True:
+            return True
+        if verdict is not False:
+            break
+        f = f.f_back
     definition = _registry.owner(frame.f_code)
     reason = _stop_decision(exc, frame, definition)
     if reason is None and definition is None:  # sent here by value

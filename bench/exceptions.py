@@ -84,7 +84,7 @@ def main():
             plain = best(getattr(plain_program, name))
             wrapped = best(getattr(wrapped_program, name))
             print(f"{what}: plain {plain * 1000:.0f} ms, wrapped {wrapped * 1000:.0f} ms, "
-                  f"ratio {wrapped / plain:.1f} ({(wrapped - plain) / 100_000 * 1e6:.1f} us "
+                  f"ratio {wrapped / plain:.1f} ({(wrapped - plain) / 100_000 * 1e6:.2f} us "
                   f"per exception)")
 
 
