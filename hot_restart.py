@@ -1510,7 +1510,7 @@ def _made_as_def_makes(fn, code):
     maker = maker.replace(co_consts=tuple(code if c is stand_in else c
                                           for c in maker.co_consts))
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    make = types.FunctionType(maker, fn.__globals__, "make",
+    make = types.FunctionType(maker, fn.__globals__, "_hot_restart_make",
                               closure=tuple(cells[name] for name in maker.co_freevars))
     return make(*defaults, *kwdefaults.values())
 
@@ -1526,13 +1526,15 @@ def _maker(defaults, keywords, free):
     parameters = [f"_hot_restart_p{i}=_hot_restart_d{i}" for i in range(defaults)]
     if keywords:
         parameters += ["*"] + [f"{name}=_hot_restart_k{i}" for i, name in enumerate(keywords)]
-    lines = ["def outer():",
+    # every name of its own starts with _hot_restart_: a free variable of the
+    # function (a decorator's ``f``) must not be bound by the maker itself
+    lines = ["def _hot_restart_outer():",
              f"    {' = '.join(free)} = None" if free else "    pass",
-             f"    def make({', '.join(given)}):",
-             f"        def f({', '.join(parameters)}):",
+             f"    def _hot_restart_make({', '.join(given)}):",
+             f"        def _hot_restart_f({', '.join(parameters)}):",
              f"            {', '.join(free) or 'pass'}",
-             "        return f",
-             "    return make"]
+             "        return _hot_restart_f",
+             "    return _hot_restart_make"]
     outer = compile("\n".join(lines), "<hot-restart maker>", "exec").co_consts[0]
     return next(c for c in outer.co_consts if isinstance(c, types.CodeType))
 
@@ -2555,6 +2557,9 @@ def _reload_files(only=None):
         found = [f for f in (_scan(s, only) for s in states) if f is not None]
         if any(f.error for f in found):
             return found
+        if found:  # the verdicts kept may name what the new code binds anew
+            _caches.verdicts.clear()
+            _stops.caught = (None,) * 8
         for f in found:
             for action in f.actions:
                 try:
@@ -2790,9 +2795,10 @@ class _Stops:
         self.replays = {}
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
-        # (id of an exception, its type, id of the frame that catches it, that
-        # frame's code and instruction): see _caught_above
-        self.caught = (None, None, None, None, None)
+        # (id of an exception, its type; the id, instruction and code of its
+        # traceback's entry then; the id, code and instruction of the frame
+        # that catches it): see _known_to_be_caught
+        self.caught = (None,) * 8
         self.recursion = None  # see _outermost_of_recursion
         self.warned_no_terminal = False
         self.terminal_override = False
@@ -2880,15 +2886,15 @@ _CRASH = "crash"
 
 class _Catcher:
     """What every catcher has: ``concerns``, the exceptions it may answer for
-    at all (None: any), so that the others are not asked; and ``fixed(code)``:
-    does its answer depend only on the code, the instruction and the
-    exception's type, not on the frame's values?  Then it is kept."""
+    at all (None: any), so that the others are not asked; and ``fixed(code,
+    frame)``: does its answer depend only on the code, the instruction and
+    the exception's type, not on the frame's values?  Then it is kept."""
 
     __slots__ = ()
     concerns = None
     is_fixed = False
 
-    def fixed(self, code):
+    def fixed(self, code, frame):
         return self.is_fixed
 
 
@@ -3032,7 +3038,7 @@ class _ExceptClauses(_Catcher):
     def __init__(self, clauses):
         self.clauses = clauses
 
-    def fixed(self, code):
+    def fixed(self, code, frame):
         """When every type, and every type raised instead, is a global name
         (or attributes of one) of the code's, not a local."""
         local = _local_names(code)
@@ -3074,6 +3080,20 @@ class _Manager(_Catcher):
                                for k in node.keywords if k.arg is not None}
         elif _reference(node):
             self.expr = _expression(node, path)
+
+    def fixed(self, code, frame):
+        """A global reference (``with Parser.cache_lock:``) to an object of a
+        kind that swallows nothing, as its answer was just now: if the
+        program later binds that name to one that swallows, the cost of the
+        kept answer is a stop where nothing crashed, never a crash missed."""
+        if self.expr is None or not _global_reference(self.expr, _local_names(code)):
+            return False
+        try:
+            cls = type(_evaluate(self.expr, frame))
+        except Exception:
+            return False
+        return cls.__module__ != "contextlib" and (cls.__module__, cls.__qualname__) \
+            not in _SUPPRESSING
 
     def catches(self, etype, frame, below):
         if self.expr is not None:
@@ -3312,28 +3332,64 @@ _CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW",
 
 def _caught_above(exc, frame):
     """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
-    (see the catchers above); when it cannot tell, the answer is no.
-
-    On its way out, an exception passes the handler of every wrapped function
-    between where it was raised and where it is caught, and each asks again:
-    the frame that catches it is remembered (by identity, with its current
-    instruction, for this very exception and type), and a wrapped function
-    below that frame gets the same answer without a second walk.
-    """
-    memo = _stops.caught
-    if memo[0] == id(exc) and memo[1] is type(exc):
-        f = frame.f_back
-        while f is not None:
-            # ids are reused: the same id, code and instruction is the same place
-            if id(f) == memo[2]:
-                if f.f_code is memo[3] and f.f_lasti == memo[4]:
-                    return True
-                break
-            f = f.f_back
+    (see the catchers above); when it cannot tell, the answer is no."""
+    if _known_to_be_caught(exc, frame):
+        return True
     verdict, catcher = _above(type(exc), frame)
     if verdict is True:
-        _stops.caught = (id(exc), type(exc), id(catcher), catcher.f_code, catcher.f_lasti)
+        tb = exc.__traceback__
+        if tb is not None:
+            _stops.caught = (id(exc), type(exc), id(tb), tb.tb_lasti, tb.tb_frame.f_code,
+                             id(catcher), catcher.f_code, catcher.f_lasti)
     return verdict is True
+
+
+def _known_to_be_caught(exc, frame):
+    """The fast path of a handled exception, asked first by every handler:
+    is it known that a caller of ``frame`` catches ``exc``?  Either the
+    verdicts of the callers up to one that catches are kept (see
+    :func:`_frame_verdict`); or a wrapped function below this one found the
+    frame that catches this very exception on its way out (on the way out,
+    an exception passes the handler of every wrapped function between where
+    it was raised and where it is caught), and that frame is still at the
+    same instruction above.  A lookup or a step per frame; anything else is
+    for :func:`_stop_decision`, whose other checks would all let it
+    propagate too.
+
+    Ids are reused once their object is gone, so "this very exception" is
+    the same id and type with the traceback entry (same id, code and
+    instruction) it had when the catcher was found still in its chain, and
+    the catcher is the frame of that id, code and instruction."""
+    etype, verdicts, f = type(exc), _caches.verdicts, frame.f_back
+    while f is not None:
+        code = f.f_code
+        hit = verdicts.get((id(code), f.f_lasti, etype))
+        if hit is None or hit[0] is not code:
+            break
+        verdict, etype = hit[1]
+        if verdict is not False:
+            return verdict is True
+        f = f.f_back
+    memo = _stops.caught
+    if memo[0] != id(exc) or memo[1] is not type(exc):
+        return False
+    tb = exc.__traceback__
+    for _ in range(64):
+        if tb is None:
+            return False
+        if id(tb) == memo[2]:
+            break
+        tb = tb.tb_next
+    else:
+        return False
+    if tb.tb_lasti != memo[3] or tb.tb_frame.f_code is not memo[4]:
+        return False
+    f = frame.f_back
+    while f is not None:
+        if id(f) == memo[5]:
+            return f.f_code is memo[6] and f.f_lasti == memo[7]
+        f = f.f_back
+    return False
 
 
 def _above(etype, frame):
@@ -3379,7 +3435,8 @@ def _frame_verdict(frame, below, etype):
     if catchers is None:
         return None, etype
     verdict = _ask(catchers, etype, frame, below)
-    if all(c.fixed(code) for c in catchers if c.concerns is None or issubclass(etype, c.concerns)):
+    if all(c.fixed(code, frame) for c in catchers
+           if c.concerns is None or issubclass(etype, c.concerns)):
         if len(_caches.verdicts) > 8192:
             _caches.verdicts.clear()
         _caches.verdicts[key] = (code, verdict)
@@ -4994,25 +5051,16 @@ def _propagate():
     if type(exc) is _LoopStart:  # the develop loop runs it: see _again
         _stops.loops[frame] = _MISSING
         return False
-    # the fast path of a handled exception: a caller catches it, and its
-    # verdict and those of the frames between are kept (see _frame_verdict);
-    # any frame not decided yet, or another verdict, is for _stop_decision
-    etype, verdicts, f = type(exc), _caches.verdicts, frame.f_back
-    while f is not None:
-        code = f.f_code
-        hit = verdicts.get((id(code), f.f_lasti, etype))
-        if hit is None or hit[0] is not code:
-            break
-        verdict, etype = hit[1]
-        if verdict is True:
+    try:
+        if _known_to_be_caught(exc, frame):
             return True
-        if verdict is not False:
-            break
-        f = f.f_back
-    definition = _registry.owner(frame.f_code)
-    reason = _stop_decision(exc, frame, definition)
-    if reason is None and definition is None:  # sent here by value
-        definition = _registry.adopt(frame.f_code, frame.f_globals)
+        definition = _registry.owner(frame.f_code)
+        reason = _stop_decision(exc, frame, definition)
+        if reason is None and definition is None:  # sent here by value
+            definition = _registry.adopt(frame.f_code, frame.f_globals)
+    except Exception as internal:  # a bug of ours must not change the program's fate
+        _internal_error(internal, exc)
+        return True
     if reason is None and definition is not None and _loops.wanted(definition, "raises"):
         _stops.loops[frame] = exc  # --xloop: the develop loop, from this failure
         return False
@@ -5033,9 +5081,7 @@ def _propagate():
                         f"{frame.f_code.co_name}(): {problem}; it propagates as usual.")
             propagates = True
         except Exception as internal:  # a bug of ours must not change the program's fate
-            _output.say(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
-                        f"hot-restart: the original {type(exc).__name__} propagates; please "
-                        f"report this with the program that caused it.")
+            _internal_error(internal, exc)
             propagates = True
         if propagates:
             _mark_let_go(exc)
@@ -5044,6 +5090,12 @@ def _propagate():
         return propagates
     finally:
         del frame, exc
+
+
+def _internal_error(internal, exc):
+    _output.say(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
+                f"hot-restart: the original {type(exc).__name__} propagates; please "
+                f"report this with the program that caused it.")
 
 
 def _mark_let_go(exc):

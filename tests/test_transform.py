@@ -1004,6 +1004,58 @@ def test_a_replaced_function_is_the_same_in_all_but_identity(tmp_path, monkeypat
     assert hr._PROPAGATE in namespace["cached"].__wrapped__.__code__.co_names
 
 
+def test_a_replaced_closure_keeps_its_free_variables_whatever_their_names(tmp_path,
+                                                                         monkeypatch):
+    """A decorator's closure (``functools.update_wrapper`` around ``f``, as
+    jinja2's compiler does) replaced in its class reads the function it
+    wraps, not itself, whatever its free variables are called."""
+    namespace = _own_module(tmp_path / "decorated.py", textwrap.dedent('''
+        from functools import update_wrapper
+
+        def deco(f):
+            outer = make = "kept"
+            def new_func(self, node):
+                return f(self, node) + (outer, make)
+            return update_wrapper(new_func, f)
+
+        class Gen:
+            def visit(self, node):
+                return getattr(self, "visit_" + node)(node)
+
+            @deco
+            def visit_a(self, node):
+                return ("a",)
+
+            @deco
+            def visit_b(self, node):
+                return ("b",) + self.visit("a")
+    '''), monkeypatch)
+    hr.wrap_module(sys.modules["decorated"])
+    gen = namespace["Gen"]
+    assert hr._PROPAGATE in gen.visit_b.__code__.co_names
+    assert gen.visit_b.__closure__[0].cell_contents is not gen.visit_b
+    assert gen().visit("b") == ("b", "a", "kept", "kept", "kept", "kept")
+
+
+def test_a_bug_of_ours_while_deciding_lets_the_exception_go_on_unchanged(tmp_path, monkeypatch,
+                                                                         capsys):
+    """An internal error in the stop decision (the fast path of a handled
+    exception included) never replaces the program's own exception."""
+    namespace = _own_module(tmp_path / "decided.py", textwrap.dedent('''
+        def fail():
+            raise KeyError("the program's own")
+    '''), monkeypatch)
+    hr.wrap_module(sys.modules["decided"])
+
+    def broken(exc, frame):
+        raise AttributeError("a bug of ours")
+
+    monkeypatch.setattr(hr, "_known_to_be_caught", broken)
+    with pytest.raises(KeyError, match="the program's own"):
+        namespace["fail"]()
+    assert "internal error AttributeError: a bug of ours" in capsys.readouterr().err
+
+
 def test_a_reload_that_changes_annotations_changes_what_the_function_does(tmp_path,
                                                                          monkeypatch):
     """PEP 649 (3.14+) computes annotations in a function of their own: on
