@@ -1081,6 +1081,8 @@ class _Definition:
 
     def assign(self, code):
         """Run ``code`` from now on, in every function object we know of."""
+        if self.code is not None:
+            _registry.replaced.append((self.code, code))
         self.code = code
         if self.origins:
             self._adopt_closures()
@@ -1255,6 +1257,9 @@ class _Registry:
         self.rests = weakref.WeakKeyDictionary()
         self.lock = threading.RLock()
         self.strangers = weakref.WeakSet()  # instrumented code that could not be adopted
+        #: (old code, new code) of functions given new code since
+        #: :func:`_rekey_code_holders` last ran
+        self.replaced = []
 
     def version(self, path, module_globals=None, prepare=None):
         """The compiled instrumented version of ``path`` as it is on disk now.
@@ -1412,6 +1417,7 @@ class _Registry:
                     f"to wrap it)")
         definition = self.owner(new)
         with self.lock:
+            self.replaced.append((code, new))
             self._note_origins(path, code, key[0], version)
             if home is not None:
                 fn = home.replace(fn, new)
@@ -1482,6 +1488,33 @@ class _Home:
             fn.__code__ = code
             return fn
         return new
+
+
+def _rekey_code_holders():
+    """A program may keep code objects in a set or as a dict's keys, and
+    ask whether a frame runs one of them: jinja2 hides the frames of its
+    ``@internalcode`` functions from the tracebacks it rewrites that way.
+    Where a function was given new code (instrumented, or reloaded), the
+    new code joins the old one there, found by one look through the heap
+    for all of them (a dict that holds nothing but code and strings is not
+    in the collector's sight, and is not found); hot-restart's own tables
+    are left as they are."""
+    with _registry.lock:
+        pairs, _registry.replaced = _registry.replaced, []
+    if not pairs:
+        return
+    new_of = dict(pairs)
+    ours = {id(v) for holder in (_registry, _stops, _caches) for v in vars(holder).values()}
+    ours.update(id(v) for v in globals().values())
+    for holder in gc.get_referrers(*new_of):
+        if id(holder) in ours or type(holder) not in (set, dict):
+            continue
+        for old in [c for c in holder if type(c) is types.CodeType and c in new_of]:
+            new = new_of[old]
+            if type(holder) is set:
+                holder.add(new)
+            elif new not in holder:
+                holder[new] = holder[old]
 
 
 def _references(namespace, key):
@@ -2568,6 +2601,7 @@ def _reload_files(only=None):
                     f.events.append(_Event(_NOT_APPLIED, None, f"{type(exc).__name__}: {exc}"))
             if only is None:
                 f.state.stamp, f.state.outline, f.state.lines = f.stamp, f.outline, f.lines
+        _rekey_code_holders()
         return found
 
 
@@ -3065,14 +3099,19 @@ class _ExceptClauses(_Catcher):
 class _Manager(_Catcher):
     """One context manager of a with statement, known by what it is:
     ``contextlib.suppress``, ``pytest.raises``, ``assertRaises``, or a
-    ``@contextmanager`` generator that catches the exception at its yield.
-    Any other context manager lets exceptions through."""
+    ``@contextmanager`` generator that catches the exception at its yield;
+    also one chosen by a conditional expression on a plain test
+    (``pytest.raises(E) if E else nullcontext()``).  Any other context
+    manager lets exceptions through."""
 
-    __slots__ = ("expr", "func", "args", "kwargs")
+    __slots__ = ("expr", "func", "args", "kwargs", "test", "branches")
 
     def __init__(self, node, path):
-        self.expr = self.func = self.args = self.kwargs = None
-        if isinstance(node, ast.Call):
+        self.expr = self.func = self.args = self.kwargs = self.test = self.branches = None
+        if isinstance(node, ast.IfExp) and _plain(node.test):
+            self.test = _expression(node.test, path)
+            self.branches = (_Manager(node.body, path), _Manager(node.orelse, path))
+        elif isinstance(node, ast.Call):
             if _reference(node.func):
                 self.func = _expression(node.func, path)
                 self.args = [_expression(a, path) if _plain(a) else None for a in node.args]
@@ -3096,6 +3135,9 @@ class _Manager(_Catcher):
             not in _SUPPRESSING
 
     def catches(self, etype, frame, below):
+        if self.test is not None:
+            branch = self.branches[0] if _evaluate(self.test, frame) else self.branches[1]
+            return branch.catches(etype, frame, below)
         if self.expr is not None:
             return _object_suppresses(_evaluate(self.expr, frame), etype)
         if self.func is None:
@@ -3516,6 +3558,8 @@ def _evaluate(expr, frame):
     list), all looked up without building the frame's locals when they are
     not locals; or compiled code."""
     kind = type(expr)
+    if kind is type or kind is tuple and type(expr[0]) is type:  # the types themselves
+        return expr
     if kind is str:
         if expr in _local_names(frame.f_code):
             return frame.f_locals[expr]
@@ -3546,7 +3590,7 @@ def _enclosing_class(code):
 def _global_reference(expr, local):
     """Is ``expr`` (from :func:`_expression`) None, or names only globals?"""
     kind = type(expr)
-    if expr is None:
+    if expr is None or kind is type or kind is tuple and type(expr[0]) is type:
         return True
     if kind is str:
         return expr not in local
@@ -3712,14 +3756,15 @@ def _find_catchers(code, lasti):
         statements = []  # a comprehension or lambda: no statement of its own
     else:
         tree = _tree_of(code) if position is not None else None
-        if tree is None:
+        # without source, or where the file does not hold this code (a
+        # template engine's code under the template's name; a file edited
+        # since): from the bytecode
+        node = tree.get((code.co_name, code.co_firstlineno)) if tree is not None else None
+        if node is None:
             statements = _table_catchers(code, lasti)
             if statements is None:
                 return None
         else:
-            node = tree.get((code.co_name, code.co_firstlineno))
-            if node is None:
-                return None
             statements = []
             _collect_catchers(node.body, position, statements, code.co_filename)
             statements.reverse()
@@ -3733,6 +3778,21 @@ def _find_catchers(code, lasti):
     if caught is not None and nargs == wanted:
         found.append(_CCall(caught))
     return found + statements
+
+
+# The handlers the compiler adds by itself, as except clauses: the end of an
+# async for takes StopAsyncIteration; an await that a throw() ended takes
+# StopIteration; a generator's body (3.12+) makes a StopIteration raised in
+# it a RuntimeError.  Everything else they raise again.
+_IMPLICIT_HANDLERS = {  # instruction: (its clause, the argument it must have, if any)
+    "END_ASYNC_FOR": ((StopAsyncIteration, "handles", None), None),
+    "CLEANUP_THROW": ((StopIteration, "handles", None), None),
+    "CALL_INTRINSIC_1": (((StopIteration, StopAsyncIteration), "raises", RuntimeError),
+                         "INTRINSIC_STOPITERATION_ERROR"),
+}
+
+
+_MOVES_VALUES = {"COPY", "SWAP", "POP_TOP", "POP_EXCEPT", "STORE_FAST", "NOP"}
 
 
 def _table_catchers(code, lasti):
@@ -3752,12 +3812,18 @@ def _table_catchers(code, lasti):
         if target is None:
             return [_ExceptClauses(clauses)] if clauses else []
         i = index[target]
+        implicit, argument = _IMPLICIT_HANDLERS.get(instructions[i].opname, (None, None))
+        if implicit is not None and argument in (None, instructions[i].argrepr):
+            clauses.append(implicit)  # the handler of an async for, an await, a generator
+            at = target  # what it re-raises goes on from there
+            continue
         if instructions[i].opname != "PUSH_EXC_INFO":
-            if instructions[i].opname != "COPY":
+            # the cleanup after a handler, or around an inlined comprehension
+            # (3.12+), that only moves values: on to what its re-raise reaches
+            while instructions[i].opname in _MOVES_VALUES:
+                i += 1
+            if instructions[i].opname != "RERAISE":
                 return None
-            # the cleanup after a handler: on to what its re-raise reaches
-            i = next(j for j in range(i, len(instructions))
-                     if instructions[j].opname == "RERAISE")
             at = instructions[i].offset
             continue
         i += 1
@@ -4014,6 +4080,9 @@ def _clause(handler, path):
     if len(raises) > 1 or handler.body[-1] is not raises[0] or leaves:
         return type_expr, "may raise", None
     exc = raises[0].exc
+    if isinstance(exc, ast.Call) and isinstance(exc.func, ast.Attribute) \
+            and exc.func.attr == "with_traceback":
+        exc = exc.func.value  # raise e.with_traceback(tb): e again, told another story
     if exc is None or isinstance(exc, ast.Name) and exc.id == handler.name:
         return type_expr, "reraises", None
     raised = exc.func if isinstance(exc, ast.Call) else exc
@@ -5635,6 +5704,7 @@ def _wrap_functions(functions, propagated=(), wanted=None, homes=None):
         problem = _registry.instrument(fn, propagated, home)
         if problem:
             problems.setdefault(problem, []).append(fn.__qualname__)
+    _rekey_code_holders()
     if wanted is not None and not functions and callable(wanted):
         name = getattr(wanted, "__qualname__", repr(wanted))
         problems[f"{name} is not a Python function (a builtin?)"] = []

@@ -1091,6 +1091,39 @@ def test_a_reload_that_changes_annotations_changes_what_the_function_does(tmp_pa
     assert namespace["label"].__annotations__ == {"a": int, "return": str}
 
 
+def test_code_objects_a_program_keeps_lead_to_the_new_code(tmp_path, monkeypatch):
+    """A program that keeps code objects in a set, or as a dict's keys, and
+    asks whether a frame runs one of them (jinja2 hides the frames of its
+    ``@internalcode`` functions from the tracebacks it rewrites) finds the
+    instrumented code there, and the reloaded code after a fix."""
+    path = tmp_path / "internal.py"
+    source = textwrap.dedent('''
+        import sys
+        internal_code = set()
+
+        def internalcode(f):
+            internal_code.add(f.__code__)
+            return f
+
+        @internalcode
+        def helper():
+            return sys._getframe().f_code in internal_code, "first"
+
+        names = {helper.__code__: ["helper"]}
+    ''')
+    namespace = _own_module(path, source, monkeypatch)
+    hr.wrap_module(sys.modules["internal"])
+    helper = namespace["helper"]
+    assert hr._PROPAGATE in helper.__code__.co_names
+    assert helper() == (True, "first")
+    assert namespace["names"][helper.__code__] == ["helper"]
+    path.write_text(source.replace('"first"', '"fixed"'))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    hr.reload()
+    assert helper() == (True, "fixed")
+    assert namespace["names"][helper.__code__] == ["helper"]
+
+
 def test_a_file_that_cannot_be_read_says_why(tmp_path):
     """An edit saved in another encoding, an emptied file, a deleted one: the
     reload says which, and what to do (not only that it cannot be read)."""
