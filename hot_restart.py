@@ -2985,8 +2985,10 @@ class _FutureWork(_Catcher):
     asked for.  A thread that waits for that result now is asked from
     there; one waiting in ``as_completed`` or ``wait`` cannot tell yet.
     With nobody waiting, the code that holds the future is read for where
-    it will ask (see :func:`_later_reader`); a program that has not got
-    hold of its future yet (it is still submitting) is given a moment."""
+    it will ask (see :func:`_later_reader`).  A program that has not got
+    hold of its future yet because it is still submitting (a list of
+    ``pool.submit(...)``), or is asking for the results of others first,
+    is given a moment; no other is waited for."""
 
     __slots__ = ()
 
@@ -3002,12 +3004,35 @@ class _FutureWork(_Catcher):
                 verdict = _later_reader(future, etype)
             if verdict is not _NOBODY:
                 return verdict
-            if time.monotonic() > deadline:
-                return True  # the future keeps it, as it does without hot-restart
+            # with nobody to read it, the future keeps it, as it does
+            # without hot-restart; a program still submitting is given a
+            # moment (see _still_submitting); any other is not (one that polls
+            # future.done() meanwhile would see its work unfinished)
+            if time.monotonic() > deadline or not _still_submitting():
+                return True
             time.sleep(0.01)
 
 
 _NOBODY = object()
+
+
+def _still_submitting():
+    """Is another thread in the middle of submitting work to an executor,
+    or of asking for results (``[f.result() for f in futures]``, whose
+    turn for this future has not come yet): inside ``submit``, or on a
+    line of its own that calls ``submit`` or ``result``?"""
+    me = threading.get_ident()
+    for ident, frame in sys._current_frames().items():
+        for _ in range(10):  # submit starts a thread, and waits for it to start
+            if ident == me or frame is None:
+                break
+            code = frame.f_code
+            line = linecache.getline(code.co_filename, frame.f_lineno)
+            if code.co_name == "submit" and "concurrent" in code.co_filename \
+                    or ".submit(" in line or ".result(" in line:
+                return True
+            frame = frame.f_back
+    return False
 
 
 def _waiter_verdict(future, etype):
@@ -3827,6 +3852,12 @@ def _table_catchers(code, lasti):
             at = instructions[i].offset
             continue
         i += 1
+        ends = _finally_end(instructions, i)
+        if ends is not None:  # a finally block: its body runs, then the same goes on
+            if instructions[ends].opname != "RERAISE":  # it returns: swallowed
+                return [_ExceptClauses(clauses + [(None, "handles", None)])]
+            at = instructions[ends].offset
+            continue
         while True:
             start = i
             while instructions[i].opname in _TYPE_LOADS:
@@ -3842,6 +3873,21 @@ def _table_catchers(code, lasti):
                 break
             else:
                 return None
+    return None
+
+
+def _finally_end(instructions, i):
+    """Where the handler starting at ``i`` (after its PUSH_EXC_INFO) ends,
+    if it is a finally block: its first RERAISE, or a return before it.
+    None for an except clause (it tests the exception's type, or drops it:
+    a bare except) or a with statement's exit (the manager decides)."""
+    for j in range(i, min(i + 400, len(instructions))):
+        name = instructions[j].opname
+        if name in ("CHECK_EXC_MATCH", "CHECK_EG_MATCH", "WITH_EXCEPT_START") \
+                or j == i and name == "POP_TOP":
+            return None
+        if name in ("RERAISE", "RETURN_VALUE", "RETURN_CONST"):
+            return j
     return None
 
 

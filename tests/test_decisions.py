@@ -124,6 +124,16 @@ def render_page(tmp, call, fails_with):
 
 async def numbers():
     yield 1
+
+# and what mako makes of a template: a body in try/finally, calling back
+FINALLY_PAGE = """
+def render_body(context):
+    context["stack"].append("frame")
+    try:
+        return context["call"](1)
+    finally:
+        context["stack"].pop()
+"""
 '''
 
 SERVER = '''
@@ -723,6 +733,20 @@ ROWS = {
         def main():
             with pytest.raises(KeyError):
                 render_page(tempfile.mkdtemp(), check, ValueError)
+        ''', "check"),
+    "a template's body in try/finally, in pytest.raises": ('''
+        def main():
+            namespace = {}
+            exec(compile(FINALLY_PAGE, "main_html", "exec"), namespace)
+            with pytest.raises(ValueError):
+                namespace["render_body"]({"call": check, "stack": []})
+        ''', None),
+    "a template's body in try/finally, nothing expects it": ('''
+        def main():
+            namespace = {}
+            exec(compile(FINALLY_PAGE, "main_html", "exec"), namespace)
+            with pytest.raises(KeyError):
+                namespace["render_body"]({"call": check, "stack": []})
         ''', "check"),
     "generated async generators, asyncio.run in pytest.raises(E, fn, *args)": ('''
         def main():
