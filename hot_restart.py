@@ -1258,8 +1258,9 @@ class _Registry:
         self.lock = threading.RLock()
         self.strangers = weakref.WeakSet()  # instrumented code that could not be adopted
         #: (old code, new code) of functions given new code since
-        #: :func:`_rekey_code_holders` last ran
+        #: :func:`_rekey_code_holders` last ran; while ``batched``, it waits
         self.replaced = []
+        self.batched = 0
 
     def version(self, path, module_globals=None, prepare=None):
         """The compiled instrumented version of ``path`` as it is on disk now.
@@ -5750,7 +5751,8 @@ def _wrap_functions(functions, propagated=(), wanted=None, homes=None):
         problem = _registry.instrument(fn, propagated, home)
         if problem:
             problems.setdefault(problem, []).append(fn.__qualname__)
-    _rekey_code_holders()
+    if not _registry.batched:
+        _rekey_code_holders()
     if wanted is not None and not functions and callable(wanted):
         name = getattr(wanted, "__qualname__", repr(wanted))
         problems[f"{name} is not a Python function (a builtin?)"] = []
@@ -5892,9 +5894,14 @@ def _written_in(path):
 
 def wrap_modules(pattern):
     """Wrap every loaded module whose name matches the fnmatch ``pattern``."""
-    for name, module in list(sys.modules.items()):
-        if module is not None and fnmatch.fnmatchcase(name, pattern) and name != __name__:
-            wrap_module(module)
+    _registry.batched += 1  # one look through the heap for all of them
+    try:
+        for name, module in list(sys.modules.items()):
+            if module is not None and fnmatch.fnmatchcase(name, pattern) and name != __name__:
+                wrap_module(module)
+    finally:
+        _registry.batched -= 1
+    _rekey_code_holders()
 
 
 def no_wrap(fn):
