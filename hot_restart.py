@@ -3018,21 +3018,30 @@ _NOBODY = object()
 
 
 def _still_submitting():
-    """Is another thread in the middle of submitting work to an executor,
-    or of asking for results (``[f.result() for f in futures]``, whose
-    turn for this future has not come yet): inside ``submit``, or on a
-    line of its own that calls ``submit`` or ``result``?"""
+    """Is another thread submitting work to an executor, or asking for
+    results, from code that asks for futures' results (``futures =
+    [pool.submit(...) ...]`` then ``[f.result() for f in futures]``)?
+    Then the failed work's own turn may come next.  Its frames are followed
+    out of the standard library (the executor, threading) to the code that
+    called ``submit`` or ``result``, or that is on a line calling
+    ``submit``; that code, or the function around its comprehension, must
+    name ``result``.  Code that polls ``done()`` instead is not waited for."""
     me = threading.get_ident()
     for ident, frame in sys._current_frames().items():
-        for _ in range(10):  # submit starts a thread, and waits for it to start
-            if ident == me or frame is None:
-                break
-            code = frame.f_code
-            line = linecache.getline(code.co_filename, frame.f_lineno)
-            if code.co_name == "submit" and "concurrent" in code.co_filename \
-                    or ".submit(" in line or ".result(" in line:
+        inside, f = False, frame
+        while f is not None and f.f_code.co_filename.startswith(_STDLIB) \
+                and "site-packages" not in f.f_code.co_filename:
+            inside = inside or f.f_code.co_name in ("submit", "result")
+            f = f.f_back
+        if ident == me or f is None or not inside and ".submit(" not in linecache.getline(
+                f.f_code.co_filename, f.f_lineno):
+            continue
+        for g in (f, f.f_back if f.f_code.co_name.startswith("<") else None):
+            code = g.f_code if g is not None else None
+            if code is not None and ("result" in code.co_names or any(
+                    isinstance(c, types.CodeType) and "result" in c.co_names
+                    for c in code.co_consts)):
                 return True
-            frame = frame.f_back
     return False
 
 
