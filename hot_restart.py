@@ -3804,6 +3804,8 @@ def _find_catchers(code, lasti):
             _collect_catchers(node.body, position, statements, code.co_filename)
             statements.reverse()
             call = _innermost_call(node.body, position)
+    if call is None and op in _CALLS:
+        call = _called_at(code, lasti)
     name, nargs = call or (None, 0)
     found = [_LOADING if op in _ATTRIBUTE_LOADS or name in ("getattr", "hasattr")
              else _NOT_LOADING]
@@ -3828,6 +3830,32 @@ _IMPLICIT_HANDLERS = {  # instruction: (its clause, the argument it must have, i
 
 
 _MOVES_VALUES = {"COPY", "SWAP", "POP_TOP", "POP_EXCEPT", "STORE_FAST", "NOP"}
+
+
+def _called_at(code, lasti):
+    """For code with no source: ``(name, number of arguments)`` of the call
+    at ``lasti``, read back from the bytecode to the instruction that loaded
+    what it calls (a name or an attribute); None when it cannot be read."""
+    try:
+        instructions = list(dis.get_instructions(code))
+        k = next(i for i, ins in enumerate(instructions) if ins.offset == lasti)
+        if k and instructions[k - 1].opname == "PRECALL":  # 3.11: read from there
+            k -= 1
+        nargs, depth = instructions[k].arg or 0, 0
+        for j in range(k - 1, max(k - 200, -1), -1):
+            ins = instructions[j]
+            depth += dis.stack_effect(ins.opcode, ins.arg, jump=False) \
+                if ins.opcode >= dis.HAVE_ARGUMENT else dis.stack_effect(ins.opcode)
+            if depth >= nargs + 1:
+                if ins.opname in _NAME_LOADS and isinstance(ins.argval, str):
+                    return ins.argval, nargs
+                return None
+    except (StopIteration, ValueError):
+        pass
+    return None
+
+
+_NAME_LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_FAST", "LOAD_ATTR", "LOAD_METHOD"}
 
 
 def _table_catchers(code, lasti):

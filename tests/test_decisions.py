@@ -125,6 +125,14 @@ def render_page(tmp, call, fails_with):
 async def numbers():
     yield 1
 
+# a template's test of a member, in code with no source: hasattr catches
+# the AttributeError, getattr with two arguments does not
+ATTR_PAGE = "def render_body(context):\\n    return %s(context['ns'], 'missing')\\n"
+
+class Namespace:
+    def __getattr__(self, key):
+        raise AttributeError(f"Namespace has no member {key!r}")
+
 # and what mako makes of a template: a body in try/finally, calling back
 FINALLY_PAGE = """
 def render_body(context):
@@ -734,6 +742,18 @@ ROWS = {
             with pytest.raises(KeyError):
                 render_page(tempfile.mkdtemp(), check, ValueError)
         ''', "check"),
+    "hasattr in a template's code with no source": ('''
+        def main():
+            namespace = {}
+            exec(compile(ATTR_PAGE % "hasattr", "main_html", "exec"), namespace)
+            return namespace["render_body"]({"ns": Namespace()})
+        ''', None),
+    "getattr without a default in a template's code with no source": ('''
+        def main():
+            namespace = {}
+            exec(compile(ATTR_PAGE % "getattr", "main_html", "exec"), namespace)
+            return namespace["render_body"]({"ns": Namespace()})
+        ''', "__getattr__"),
     "a template's body in try/finally, in pytest.raises": ('''
         def main():
             namespace = {}
