@@ -742,6 +742,52 @@ ROWS = {
             with pytest.raises(KeyError):
                 render_page(tempfile.mkdtemp(), check, ValueError)
         ''', "check"),
+    # a command-line framework's lazy file, its error recorded by the test runner
+    "a lazy file's OSError, an EPIPE filter, a runner that records it": ('''
+        import errno
+        class LazyFile:
+            def __init__(self, name):
+                self.name, self.file = name, None
+            def open(self):
+                if self.file is None:
+                    self.file = open(self.name, "w")
+                return self.file
+            def __getattr__(self, name):
+                return getattr(self.open(), name)
+        def echo(out, text):
+            try:
+                out.write(text)
+            except OSError as e:
+                if e.errno != errno.EPIPE:
+                    raise
+        def invoke(out):
+            try:
+                echo(out, "text")
+            except Exception as e:  # recorded for the test, as CliRunner.invoke does
+                return e
+        def main():
+            return invoke(LazyFile("/nonexistent/folder/out.txt"))
+        ''', None),
+    "a lazy file's OSError, an EPIPE filter, nothing records it": ('''
+        import errno
+        class LazyFile:
+            def __init__(self, name):
+                self.name, self.file = name, None
+            def open(self):
+                if self.file is None:
+                    self.file = open(self.name, "w")
+                return self.file
+            def __getattr__(self, name):
+                return getattr(self.open(), name)
+        def echo(out, text):
+            try:
+                out.write(text)
+            except OSError as e:
+                if e.errno != errno.EPIPE:
+                    raise
+        def main():
+            return echo(LazyFile("/nonexistent/folder/out.txt"), "text")
+        ''', "echo"),  # where the re-raise under a condition runs (see the first rows)
     "hasattr in a template's code with no source": ('''
         def main():
             namespace = {}
