@@ -4422,17 +4422,22 @@ class _PdbAdapter(_Adapter):
             self.stack = shown
             self.curindex = next((i for i, (frame, _) in enumerate(shown)
                                   if frame is current), len(shown) - 1)
-            self.curframe = shown[self.curindex][0]
-            self.curframe_locals = self.curframe.f_locals
+            self._select(shown[self.curindex][0])
         if self._current is not None:
             for i, (frame, _) in enumerate(self.stack):
                 if frame is self._current.frame:
                     self.curindex = i
-                    self.curframe = frame
-                    self.curframe_locals = frame.f_locals
+                    self._select(frame)
                     if hasattr(self, "set_convenience_variable"):
                         self.set_convenience_variable(frame, "_frame", frame)
             self._list_from_failure()
+
+    def _select(self, frame):
+        self.curframe = frame
+        # pdb 3.13+ reads the frame's own locals, and 3.14 warns when this
+        # is set (an error where a program turns warnings into errors)
+        if not isinstance(getattr(type(self), "curframe_locals", None), property):
+            self.curframe_locals = frame.f_locals
 
     def _select_frame(self, number):
         super()._select_frame(number)
