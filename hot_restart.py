@@ -3846,7 +3846,7 @@ def _called_at(code, lasti):
             ins = instructions[j]
             depth += dis.stack_effect(ins.opcode, ins.arg, jump=False) \
                 if ins.opcode >= dis.HAVE_ARGUMENT else dis.stack_effect(ins.opcode)
-            if depth >= nargs + 1:
+            if depth >= nargs + 1 and ins.opname != "PUSH_NULL":  # 3.14 pushes it after
                 if ins.opname in _NAME_LOADS and isinstance(ins.argval, str):
                     return ins.argval, nargs
                 return None
@@ -3855,7 +3855,8 @@ def _called_at(code, lasti):
     return None
 
 
-_NAME_LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_FAST", "LOAD_ATTR", "LOAD_METHOD"}
+_NAME_LOADS = {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_FAST", "LOAD_FAST_BORROW",
+               "LOAD_FAST_CHECK", "LOAD_ATTR", "LOAD_METHOD"}
 
 
 def _table_catchers(code, lasti):

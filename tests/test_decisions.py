@@ -128,6 +128,9 @@ async def numbers():
 # a template's test of a member, in code with no source: hasattr catches
 # the AttributeError, getattr with two arguments does not
 ATTR_PAGE = "def render_body(context):\\n    return %s(context['ns'], 'missing')\\n"
+# mako passes the builtins it uses as arguments: hasattr is a local there
+LOCAL_ATTR_PAGE = ("def render_body(context, hasattr=hasattr):\\n"
+                   "    return hasattr(context['ns'], 'missing')\\n")
 
 class Namespace:
     def __getattr__(self, key):
@@ -792,6 +795,12 @@ ROWS = {
         def main():
             namespace = {}
             exec(compile(ATTR_PAGE % "hasattr", "main_html", "exec"), namespace)
+            return namespace["render_body"]({"ns": Namespace()})
+        ''', None),
+    "hasattr held in a local, in a template's code with no source": ('''
+        def main():
+            namespace = {}
+            exec(compile(LOCAL_ATTR_PAGE, "main_html", "exec"), namespace)
             return namespace["render_body"]({"ns": Namespace()})
         ''', None),
     "getattr without a default in a template's code with no source": ('''
