@@ -136,6 +136,26 @@ class Namespace:
     def __getattr__(self, key):
         raise AttributeError(f"Namespace has no member {key!r}")
 
+# a command-line framework's lazy file, opened on first use, and its echo
+# that lets a broken pipe go
+class LazyFile:
+    def __init__(self, name):
+        self.name, self.file = name, None
+    def open(self):
+        if self.file is None:
+            self.file = open(self.name, "w")
+        return self.file
+    def __getattr__(self, name):
+        return getattr(self.open(), name)
+
+def echo(out, text):
+    import errno
+    try:
+        out.write(text)
+    except OSError as e:
+        if e.errno != errno.EPIPE:
+            raise
+
 # and what mako makes of a template: a body in try/finally, calling back
 FINALLY_PAGE = """
 def render_body(context):
@@ -747,22 +767,6 @@ ROWS = {
         ''', "check"),
     # a command-line framework's lazy file, its error recorded by the test runner
     "a lazy file's OSError, an EPIPE filter, a runner that records it": ('''
-        import errno
-        class LazyFile:
-            def __init__(self, name):
-                self.name, self.file = name, None
-            def open(self):
-                if self.file is None:
-                    self.file = open(self.name, "w")
-                return self.file
-            def __getattr__(self, name):
-                return getattr(self.open(), name)
-        def echo(out, text):
-            try:
-                out.write(text)
-            except OSError as e:
-                if e.errno != errno.EPIPE:
-                    raise
         def invoke(out):
             try:
                 echo(out, "text")
@@ -772,22 +776,6 @@ ROWS = {
             return invoke(LazyFile("/nonexistent/folder/out.txt"))
         ''', None),
     "a lazy file's OSError, an EPIPE filter, nothing records it": ('''
-        import errno
-        class LazyFile:
-            def __init__(self, name):
-                self.name, self.file = name, None
-            def open(self):
-                if self.file is None:
-                    self.file = open(self.name, "w")
-                return self.file
-            def __getattr__(self, name):
-                return getattr(self.open(), name)
-        def echo(out, text):
-            try:
-                out.write(text)
-            except OSError as e:
-                if e.errno != errno.EPIPE:
-                    raise
         def main():
             return echo(LazyFile("/nonexistent/folder/out.txt"), "text")
         ''', "echo"),  # where the re-raise under a condition runs (see the first rows)
