@@ -3409,9 +3409,8 @@ _CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW",
 
 def _caught_above(exc, frame):
     """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
-    (see the catchers above); when it cannot tell, the answer is no."""
-    if _known_to_be_caught(exc, frame):
-        return True
+    (see the catchers above); when it cannot tell, the answer is no.  (The
+    handler asked :func:`_known_to_be_caught` first.)"""
     verdict, catcher = _above(type(exc), frame)
     if verdict is True:
         tb = exc.__traceback__
