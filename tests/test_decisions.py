@@ -84,6 +84,13 @@ def records(lines):
 async def fetch():
     raise ConnectionError("down")
 
+def generated(source, name):
+    """Run ``source`` compiled under ``name``, as a template engine runs the
+    code it generates; returns its namespace."""
+    namespace = {}
+    exec(compile(source, name, "exec"), namespace)
+    return namespace
+
 # what a template engine compiles: code with no source file
 TEMPLATE = "def run(f):\\n    try:\\n        return f(1)\\n    except %s:\\n        return 0\\n"
 
@@ -637,14 +644,12 @@ ROWS = {
         ''', "describe"),
     # 5. frames with no source
     "an except clause in code compiled from a string": ('''
-        namespace = {}
-        exec(compile(TEMPLATE % "ValueError", "<template>", "exec"), namespace)
+        namespace = generated(TEMPLATE % "ValueError", "<template>")
         def main():
             return namespace["run"](check)
         ''', None),
     "code compiled from a string that catches another type": ('''
-        namespace = {}
-        exec(compile(TEMPLATE % "KeyError", "<template>", "exec"), namespace)
+        namespace = generated(TEMPLATE % "KeyError", "<template>")
         def main():
             return namespace["run"](check)
         ''', "check"),
@@ -781,47 +786,40 @@ ROWS = {
         ''', "echo"),  # where the re-raise under a condition runs (see the first rows)
     "hasattr in a template's code with no source": ('''
         def main():
-            namespace = {}
-            exec(compile(ATTR_PAGE % "hasattr", "main_html", "exec"), namespace)
+            namespace = generated(ATTR_PAGE % "hasattr", "main_html")
             return namespace["render_body"]({"ns": Namespace()})
         ''', None),
     "hasattr held in a local, in a template's code with no source": ('''
         def main():
-            namespace = {}
-            exec(compile(LOCAL_ATTR_PAGE, "main_html", "exec"), namespace)
+            namespace = generated(LOCAL_ATTR_PAGE, "main_html")
             return namespace["render_body"]({"ns": Namespace()})
         ''', None),
     "getattr without a default in a template's code with no source": ('''
         def main():
-            namespace = {}
-            exec(compile(ATTR_PAGE % "getattr", "main_html", "exec"), namespace)
+            namespace = generated(ATTR_PAGE % "getattr", "main_html")
             return namespace["render_body"]({"ns": Namespace()})
         ''', "__getattr__"),
     "a template's body in try/finally, in pytest.raises": ('''
         def main():
-            namespace = {}
-            exec(compile(FINALLY_PAGE, "main_html", "exec"), namespace)
+            namespace = generated(FINALLY_PAGE, "main_html")
             with pytest.raises(ValueError):
                 namespace["render_body"]({"call": check, "stack": []})
         ''', None),
     "a template's body in try/finally, nothing expects it": ('''
         def main():
-            namespace = {}
-            exec(compile(FINALLY_PAGE, "main_html", "exec"), namespace)
+            namespace = generated(FINALLY_PAGE, "main_html")
             with pytest.raises(KeyError):
                 namespace["render_body"]({"call": check, "stack": []})
         ''', "check"),
     "generated async generators, asyncio.run in pytest.raises(E, fn, *args)": ('''
         def main():
-            namespace = {}
-            exec(compile(ASYNC_PAGE, "<template>", "exec"), namespace)
+            namespace = generated(ASYNC_PAGE, "<template>")
             render = namespace["render"]({"call": check}, numbers())
             pytest.raises(ValueError, asyncio.run, render)
         ''', None),
     "generated async generators, asyncio.run, another type expected": ('''
         def main():
-            namespace = {}
-            exec(compile(ASYNC_PAGE, "<template>", "exec"), namespace)
+            namespace = generated(ASYNC_PAGE, "<template>")
             render = namespace["render"]({"call": check}, numbers())
             pytest.raises(KeyError, asyncio.run, render)
         ''', "check"),
