@@ -166,6 +166,10 @@ _SUPER = "@hot_restart.super"
 _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
 _LOOP_ENTER = "@hot_restart.loop_enter"
+_MAIL = "@hot_restart.mail"
+_ID = "@hot_restart.id"
+_GETFRAME = "@hot_restart.getframe"
+_EXCEPTION = "@hot_restart.exception"
 
 class _Again(BaseException):
     """Sent from a restarted call that failed again to the loop that started it."""
@@ -619,18 +623,22 @@ def _instrument(fn, plan):
             try:
                 <body>
             except:
-                if propagate(): raise
+                if mail and mail.pop(id(getframe()), None) is exception() \\
+                        or propagate():
+                    raise
             else:
                 return None     # only if the body can fall off its end
             return again(lambda: (<cells>))
 
-    ``again`` reads the arguments from the failed frame (the saved copy
-    where there is one); the lambda, only there for a closure, hands it the
-    cells.  The entry code takes the position of the first statement, the
-    handler and the restart the position of the ``def`` line, so tracebacks, pdb
-    and coverage see the user's own lines.  The restart runs outside the
-    ``except`` clause: the failed exception is released first and is not
-    chained to a later one.
+    ``mail`` holds the exceptions that a wrapped function below found to be
+    caught above this frame, under the frame's id (see :func:`_mail`): the
+    handler re-raises them without a call.  ``again`` reads the arguments
+    from the failed frame (the saved copy where there is one); the lambda,
+    only there for a closure, hands it the cells.  The entry code takes the
+    position of the first statement, the handler and the restart the
+    position of the ``def`` line, so tracebacks, pdb and coverage see the
+    user's own lines.  The restart runs outside the ``except`` clause: the
+    failed exception is released first and is not chained to a later one.
     """
     doc = _has_docstring(fn)
     head, body = fn.body[:doc], fn.body[doc:]
@@ -643,9 +651,19 @@ def _instrument(fn, plan):
     if plan.generator and _count_yields(body):
         entry.append(at_entry(ast.Assign, targets=[at_entry.name(_COUNT, _STORE)],
                               value=at_entry(ast.Constant, value=0)))
+    def call(func, *args):
+        return at_def(ast.Call, func=at_def.name(func) if isinstance(func, str) else func,
+                      args=list(args), keywords=[])
+
+    mailed = at_def(ast.Compare, left=call(
+        at_def(ast.Attribute, value=at_def.name(_MAIL), attr="pop", ctx=_LOAD),
+        call(_ID, call(_GETFRAME)), at_def(ast.Constant, value=None)),
+        ops=[ast.Is()], comparators=[call(_EXCEPTION)])
+    passes = at_def(ast.BoolOp, op=ast.Or(), values=[
+        at_def(ast.BoolOp, op=ast.And(), values=[at_def.name(_MAIL), mailed]),
+        call(_PROPAGATE)])
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
-        at_def(ast.If, test=at_def(ast.Call, func=at_def.name(_PROPAGATE), args=[], keywords=[]),
-               body=[at_def(ast.Raise, exc=None, cause=None)], orelse=[])])
+        at_def(ast.If, test=passes, body=[at_def(ast.Raise, exc=None, cause=None)], orelse=[])])
     ends = isinstance(body[-1], (ast.Return, ast.Raise))
     guarded = ast.Try(body=body, handlers=[handler],
                       orelse=[] if ends else [at_end(ast.Return, value=None if plan.generator
@@ -2593,7 +2611,7 @@ def _reload_files(only=None):
             return found
         if found:  # the verdicts kept may name what the new code binds anew
             _caches.verdicts.clear()
-            _stops.caught = (None,) * 8
+            _letters.clear()
         for f in found:
             for action in f.actions:
                 try:
@@ -2816,6 +2834,25 @@ def _let_go_elsewhere(exc):
     return False
 
 
+class _Mail(dict):
+    """``{id of a frame: the exception}``, for the handlers of the wrapped
+    functions an exception will pass before it is caught (see :func:`_mail`).
+    Instrumented code names it; sent by value to another process (with a
+    function of ``__main__``), it stands for that process's own."""
+
+    def __reduce__(self):
+        return _the_mail, ()
+
+
+def _the_mail():
+    return _letters
+
+
+#: The one mail of the process: instrumented code names it, so it is never
+#: replaced (the stop decisions' other state may be).
+_letters = _Mail()
+
+
 class _Stops:
     """What the stop decisions remember of the run: raise sites marked as
     control flow, exceptions the user let propagate, whether the no-terminal
@@ -2830,10 +2867,6 @@ class _Stops:
         self.replays = {}
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
-        # (id of an exception, its type; the id, instruction and code of its
-        # traceback's entry then; the id, code and instruction of the frame
-        # that catches it): see _known_to_be_caught
-        self.caught = (None,) * 8
         self.recursion = None  # see _outermost_of_recursion
         self.warned_no_terminal = False
         self.terminal_override = False
@@ -2863,7 +2896,10 @@ class _StopCaches:
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, {(name, first_line): node})
         self.local_names = {}  # code -> the names local to it
-        self.verdicts = {}     # (id(code), lasti, type) -> (code, (verdict, type))
+        # (id(code), lasti, type) -> (code, (verdict, type), whether the
+        # exception passes a wrapped function there: _PASSES_WRAPPED, or
+        # the verdict)
+        self.verdicts = {}
 
 
 _stops, _caches = _Stops(), _StopCaches()
@@ -3413,59 +3449,60 @@ def _caught_above(exc, frame):
     handler asked :func:`_known_to_be_caught` first.)"""
     verdict, catcher = _above(type(exc), frame)
     if verdict is True:
-        tb = exc.__traceback__
-        if tb is not None:
-            _stops.caught = (id(exc), type(exc), id(tb), tb.tb_lasti, tb.tb_frame.f_code,
-                             id(catcher), catcher.f_code, catcher.f_lasti)
+        between, f = [], frame.f_back
+        while f is not catcher:
+            if _PROPAGATE in f.f_code.co_names:
+                between.append(f)
+            f = f.f_back
+        _mail(exc, between)
     return verdict is True
 
 
-def _known_to_be_caught(exc, frame):
-    """The fast path of a handled exception, asked first by every handler:
-    is it known that a caller of ``frame`` catches ``exc``?  Either the
-    verdicts of the callers up to one that catches are kept (see
-    :func:`_frame_verdict`); or a wrapped function below this one found the
-    frame that catches this very exception on its way out (on the way out,
-    an exception passes the handler of every wrapped function between where
-    it was raised and where it is caught), and that frame is still at the
-    same instruction above.  A lookup or a step per frame; anything else is
-    for :func:`_stop_decision`, whose other checks would all let it
-    propagate too.
+def _mail(exc, frames):
+    """Tell the handlers of the wrapped functions in ``frames``, between the
+    one that asks and the one that catches, that ``exc`` is caught above
+    them: each takes its letter and raises again without a call.
 
-    Ids are reused once their object is gone, so "this very exception" is
-    the same id and type with the traceback entry (same id, code and
-    instruction) it had when the catcher was found still in its chain, and
-    the catcher is the frame of that id, code and instruction."""
+    On its way out, an exception passes the handler of every wrapped
+    function between where it was raised and where it is caught, and each
+    would ask again, in a parser from deeper and deeper.  The frames are
+    alive, and so their ids their own, until the exception leaves them;
+    the letter holds the exception, so its id stays its own too.  Letters
+    not taken (the exception was caught before it got there) are dropped
+    at the next question (see :func:`_propagate`)."""
+    for f in frames:
+        _letters[id(f)] = exc
+
+
+def _known_to_be_caught(exc, frame):
+    """The fast path of a handled exception, asked first by every handler
+    that got no letter (see :func:`_mail`): is it known that a caller of
+    ``frame`` catches ``exc``?  The verdicts of the callers up to one that
+    catches are kept (see :func:`_frame_verdict`): a lookup per frame.  On
+    the way, the wrapped functions passed get their letters, taken back if
+    the answer is not yes.  Anything else is for :func:`_stop_decision`,
+    whose other checks would all let it propagate too."""
     etype, verdicts, f = type(exc), _caches.verdicts, frame.f_back
     while f is not None:
         code = f.f_code
         hit = verdicts.get((id(code), f.f_lasti, etype))
         if hit is None or hit[0] is not code:
             break
-        verdict, etype = hit[1]
-        if verdict is not False:
-            return verdict is True
-        f = f.f_back
-    memo = _stops.caught
-    if memo[0] != id(exc) or memo[1] is not type(exc):
-        return False
-    tb = exc.__traceback__
-    for _ in range(64):
-        if tb is None:
-            return False
-        if id(tb) == memo[2]:
+        passes = hit[2]
+        if passes is True:
+            return True
+        if passes is _PASSES_WRAPPED:  # its handler would ask: it gets a letter
+            _letters[id(f)] = exc
+        elif passes is not False:
             break
-        tb = tb.tb_next
-    else:
-        return False
-    if tb.tb_lasti != memo[3] or tb.tb_frame.f_code is not memo[4]:
-        return False
-    f = frame.f_back
-    while f is not None:
-        if id(f) == memo[5]:
-            return f.f_code is memo[6] and f.f_lasti == memo[7]
+        etype = hit[1][1]
         f = f.f_back
+    _letters.clear()
     return False
+
+
+#: in the verdicts kept: the exception passes a wrapped function there
+_PASSES_WRAPPED = "passes a wrapped function"
 
 
 def _above(etype, frame):
@@ -3515,7 +3552,10 @@ def _frame_verdict(frame, below, etype):
            if c.concerns is None or issubclass(etype, c.concerns)):
         if len(_caches.verdicts) > 8192:
             _caches.verdicts.clear()
-        _caches.verdicts[key] = (code, verdict)
+        passes = verdict[0]
+        if passes is False and _PROPAGATE in code.co_names:
+            passes = _PASSES_WRAPPED
+        _caches.verdicts[key] = (code, verdict, passes)
     return verdict
 
 
@@ -5198,9 +5238,12 @@ def _hide_in_excepthook():
 
 
 def _propagate():
-    """Called in the ``except`` clause of every instrumented function."""
+    """Called in the ``except`` clause of every instrumented function that
+    got no letter (see :func:`_mail`)."""
     exc = sys.exception()
     frame = sys._getframe(1)
+    if _letters:  # letters not taken: their exceptions were caught before
+        _letters.clear()
     if type(exc) is _Retry:  # restart here, or let it unwind further
         if exc.target is not frame:
             return True
@@ -5724,7 +5767,8 @@ def _loop_enter():
         raise _LoopStart
 
 
-_RUNTIME = {_PROPAGATE: _propagate, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
+_RUNTIME = {_PROPAGATE: _propagate, _MAIL: _letters, _ID: id, _GETFRAME: sys._getframe,
+            _EXCEPTION: sys.exception, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
             _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
             _SUPER: _super, _TRACK: _track, _LOOP_ENTER: _loop_enter}
 builtins.__dict__.update(_RUNTIME)

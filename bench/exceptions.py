@@ -5,8 +5,8 @@
 A program raises 100,000 KeyErrors in a wrapped function and catches each
 in its caller.  Every one of them passes through the wrapped function's
 handler, which decides (from the caller's try statement) not to stop.  Then
-the same through three wrapped functions, the outermost catching, as in a
-recursive-descent parser, where each handler decides.
+the same through three and through eleven wrapped functions, the outermost
+catching, as in a recursive-descent parser, where each handler decides.
 Printed: the time plain, wrapped, and the ratio, for each.
 """
 
@@ -46,6 +46,23 @@ def parse_sequence(table, key):
     return parse_item(table, key)
 
 
+def descend(table, key, depth):
+    if depth == 0:
+        return lookup(table, key)
+    return descend(table, key, depth - 1)
+
+
+def count_failed_descents(keys):
+    table = {"present": 1}
+    failed = 0
+    for key in keys:
+        try:
+            descend(table, key, 9)
+        except KeyError:
+            failed += 1
+    return failed
+
+
 def count_failed_parses(keys):
     table = {"present": 1}
     failed = 0
@@ -80,7 +97,9 @@ def main():
         for what, name in (("raised in a wrapped function, caught by its caller",
                             "count_missing"),
                            ("through three wrapped functions, caught above them",
-                            "count_failed_parses")):
+                            "count_failed_parses"),
+                           ("through eleven wrapped functions, caught above them",
+                            "count_failed_descents")):
             plain = best(getattr(plain_program, name))
             wrapped = best(getattr(wrapped_program, name))
             print(f"{what}: plain {plain * 1000:.0f} ms, wrapped {wrapped * 1000:.0f} ms, "

@@ -19,8 +19,11 @@ the wrapped runs stop exactly once per test that fails plain.  A run whose
 counts differ is run once more (a library's timing-dependent test may fail
 on a loaded machine), and said so.  Each kind of run is timed ``--repeat``
 times (default 2) and the best time is compared with plain's: the goal is at
-most 1.25x.  Prints one line per run, with its ratio, and the places where
-any extra prompt stopped.  Exits 1 when the counts or prompts differ.
+most 1.25x.  The runs write bytecode caches, as a developer's do (Python's
+.pyc files, and hot-restart's instrumented code beside them): the first
+run of each kind fills them.  Prints one line per run, with its ratio, and
+the places where any extra prompt stopped.  Exits 1 when the counts or
+prompts differ.
 
 Needs pexpect and pytest, and the libraries' test dependencies:
 ``pip install -r bench/requirements.txt``.
@@ -95,8 +98,11 @@ def run(folder, name, tests, extra, root, mode):
     path = [str((folder / root).resolve()), str(ROOT), str(ROOT / "bench")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path),
            "HOT_RESTART_LIBRARY": name, "HOT_RESTART_LIBRARY_MODE": mode, "TERM": "dumb",
-           "PYTHONDONTWRITEBYTECODE": "1", "HOT_RESTART_DEBUGGER": "pdb"}
+           "HOT_RESTART_DEBUGGER": "pdb"}
     env.pop("HOT_RESTART", None)
+    # bytecode caches on, as a developer has them: Python's .pyc for every
+    # kind of run, and hot-restart's instrumented code beside them
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # pytest-asyncio (a test dependency of ours) warns at start-up, which a
     # suite that turns warnings into errors does not survive
     args = ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "no:asyncio",

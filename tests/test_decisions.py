@@ -374,6 +374,75 @@ ROWS = {
             except KeyError:
                 return None
         ''', None),
+    # the wrapped functions between where it is raised and where it is
+    # caught raise it again without asking; not the one that catches, which
+    # may raise it again (here on a test the decision cannot evaluate)
+    "a catcher that raises it again, with wrapped functions between": ('''
+        def inner():
+            return lookup({}, "x")
+        def middle():
+            return inner()
+        def catcher():
+            try:
+                return middle()
+            except KeyError as e:
+                if e.args[0] == "x":
+                    raise
+                return None
+        def main():
+            return catcher()
+        ''', "catcher"),
+    "a catcher that raises it again, caught above": ('''
+        def inner():
+            return lookup({}, "x")
+        def middle():
+            return inner()
+        def catcher():
+            try:
+                return middle()
+            except KeyError as e:
+                if e.args[0] == "x":
+                    raise
+                return None
+        def main():
+            try:
+                return catcher()
+            except KeyError:
+                return None
+        ''', None),
+    "a recursive catcher that raises it again": ('''
+        def descend(depth):
+            if depth == 0:
+                return lookup({}, "x")
+            if depth != 2:
+                return descend(depth - 1)
+            try:
+                return descend(depth - 1)
+            except KeyError as e:
+                if e.args[0] == "x":
+                    raise
+                return None
+        def main():
+            return descend(4)
+        ''', "descend"),
+    "a recursive catcher that raises it again, caught above": ('''
+        def descend(depth):
+            if depth == 0:
+                return lookup({}, "x")
+            if depth != 2:
+                return descend(depth - 1)
+            try:
+                return descend(depth - 1)
+            except KeyError as e:
+                if e.args[0] == "x":
+                    raise
+                return None
+        def main():
+            try:
+                return descend(4)
+            except KeyError:
+                return None
+        ''', None),
     # 2. constructs that expect an exception
     "pytest.raises(E, fn, *args)": ('''
         def main():

@@ -5,6 +5,7 @@ import ast
 import dis
 import inspect
 import os
+import pickle
 import sys
 import textwrap
 import types
@@ -1192,3 +1193,42 @@ def test_a_replaced_function_keeps_postponed_and_assigned_annotations(tmp_path, 
     assert namespace["typed"].__annotations__ == {"a": "int", "b": "Missing", "return": "bool"}
     assert hr._PROPAGATE in namespace["assigned"].__code__.co_names
     assert namespace["assigned"].__annotations__ == {"a": "given"}
+
+
+def test_a_handled_exception_is_decided_once_however_deep(tmp_path, monkeypatch):
+    """The first wrapped function a handled exception leaves finds who
+    catches it and tells the others on its way (a parser raises through
+    many): they raise it again without asking.  Nothing of it is kept once
+    it is caught."""
+    namespace = _own_module(tmp_path / "deep.py", textwrap.dedent('''
+        def descend(table, depth):
+            if depth == 0:
+                return table["missing"]
+            return descend(table, depth - 1)
+
+        def parse(n):
+            failed = 0
+            for _ in range(n):
+                try:
+                    descend({}, 8)
+                except KeyError:
+                    failed += 1
+            return failed
+    '''), monkeypatch)
+    hr.wrap_module(sys.modules["deep"])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    asked = []
+    known = hr._known_to_be_caught
+
+    def counting(exc, frame):
+        asked.append(frame.f_code.co_name)
+        return known(exc, frame)
+
+    monkeypatch.setattr(hr, "_known_to_be_caught", counting)
+    assert namespace["parse"](3) == 3
+    assert asked == ["descend"] * 3  # not 9 times each
+    assert not hr._letters  # the last one's letters were all taken
+
+
+def test_the_mail_sent_to_another_process_is_that_process_s_own():
+    assert pickle.loads(pickle.dumps(hr._letters)) is hr._letters
