@@ -1159,7 +1159,7 @@ class _FileVersion:
         self.index = index      # {(qualname, first_line): (ordinal, default texts)}
         started = _process_start()
         self.older_than_process = (stamp is not None and started is not None
-                                   and stamp[0] / 1e9 < started - 2)
+                                   and stamp.written_before(started - 2))
 
 
 @functools.lru_cache(maxsize=None)
@@ -1175,8 +1175,52 @@ def _process_start():
         return None
 
 
-#: ``{path: stamp}``: files whose text came from a session's client (kept in
-#: linecache, see _take_sources); the stamp stands for the file's
+class _Origin(enum.Enum):
+    """Where the text of a source file came from."""
+    DISK = "disk"        # the file, as it is on disk
+    SENT = "sent"        # sent by a session's client (see _take_sources)
+    PATCHED = "patched"  # given to patch()
+
+
+class _Stamp:
+    """Which text of a source file: on disk, its modification time and
+    size; a text held in memory instead (sent, patched), its checksum.
+    Equal stamps, the same text."""
+
+    __slots__ = ("origin", "mtime_ns", "size", "crc")
+
+    def __init__(self, origin, mtime_ns=None, size=None, crc=None):
+        self.origin, self.mtime_ns, self.size, self.crc = origin, mtime_ns, size, crc
+
+    @classmethod
+    def of_text(cls, origin, text):
+        return cls(origin, crc=zlib.crc32(text.encode()))
+
+    def key(self):
+        """A plain value for marshal and for names (the code cache)."""
+        return (self.origin.value, self.mtime_ns, self.size, self.crc)
+
+    def __eq__(self, other):
+        return isinstance(other, _Stamp) and self.key() == other.key()
+
+    def __hash__(self):
+        return hash(self.key())
+
+    def __repr__(self):
+        return f"_Stamp{self.key()}"
+
+    def written_before(self, seconds):
+        """Was the file written on disk before ``seconds`` (since the
+        epoch)?  Never for a text held in memory."""
+        return self.origin is _Origin.DISK and self.mtime_ns / 1e9 < seconds
+
+    def written_after(self, seconds):
+        return self.origin is _Origin.DISK and self.mtime_ns / 1e9 > seconds
+
+
+#: ``{path: _Stamp}``: files whose text is held in memory (kept in
+#: linecache: sent by a session's client, see _take_sources, or patched,
+#: see patch()); the stamp stands for the file's
 _SENT = {}
 
 
@@ -1188,14 +1232,15 @@ def _stamp(path):
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size)
+    return _Stamp(_Origin.DISK, st.st_mtime_ns, st.st_size)
 
 
 def _cache_tag():
     """Names the cache of this very copy of hot-restart, so that an edited
     or upgraded hot_restart.py never reads code instrumented by another."""
-    stamp = _stamp(__file__) or (0, 0)
-    return "hotrestart" + format(zlib.crc32(repr((__version__, stamp)).encode()), "08x")
+    stamp = _stamp(__file__)
+    key = stamp.key() if stamp is not None else None
+    return "hotrestart" + format(zlib.crc32(repr((__version__, key)).encode()), "08x")
 
 
 #: Instrumented code is cached beside the interpreter's own .pyc files, under
@@ -1203,16 +1248,19 @@ def _cache_tag():
 _CACHE_TAG = _cache_tag()
 
 
-def _cache_path(path):
+def _cache_path(path, variant=""):
+    """Where the instrumented code of ``path`` is cached; ``variant`` names
+    a transformation made before instrumenting (see :meth:`_Registry.version`)."""
+    tag = _CACHE_TAG + (format(zlib.crc32(variant.encode()), "08x") if variant else "")
     try:
-        return importlib.util.cache_from_source(path, optimization=_CACHE_TAG)
+        return importlib.util.cache_from_source(path, optimization=tag)
     except (NotImplementedError, ValueError):
         return None
 
 
-def _load_cached(path, stamp):
+def _load_cached(path, stamp, variant=""):
     """``(module code, index, outline)`` from the cache, if there for this ``stamp``."""
-    cache = _cache_path(path) if stamp is not None else None
+    cache = _cache_path(path, variant) if stamp is not None else None
     if cache is None:
         return None
     try:
@@ -1223,16 +1271,16 @@ def _load_cached(path, stamp):
         saved, *entry = marshal.loads(data[4:])
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if tuple(saved) != stamp or len(entry) != 3:
+    if tuple(saved) != stamp.key() or len(entry) != 3:
         return None
     module, index, outline = entry
     outline["defs"] = {key: _Def(*value) for key, value in outline["defs"].items()}
     return module, index, outline
 
 
-def _store_cached(path, stamp, module, index, outline):
+def _store_cached(path, stamp, module, index, outline, variant=""):
     """Write the cache entry; like the interpreter's .pyc, never fail over it."""
-    cache = _cache_path(path) if stamp is not None else None
+    cache = _cache_path(path, variant) if stamp is not None else None
     if cache is None or sys.dont_write_bytecode:
         return
     try:
@@ -1241,7 +1289,7 @@ def _store_cached(path, stamp, module, index, outline):
         plain = {**outline, "defs": {k: tuple(v) for k, v in outline["defs"].items()}}
         with open(temporary, "wb") as f:
             f.write(importlib.util.MAGIC_NUMBER
-                    + marshal.dumps((stamp, module, index, plain)))
+                    + marshal.dumps((stamp.key(), module, index, plain)))
         os.replace(temporary, cache)
     except (OSError, ValueError):
         pass
@@ -1285,18 +1333,20 @@ class _Registry:
 
         ``prepare(tree, source)``, if given, transforms the parsed file before
         it is instrumented (pytest's assertion rewriting); such versions are
-        not cached on disk.
+        cached on disk only where ``prepare.cache_key`` names what it does
+        (pytest's version and settings), under that name.
         """
         stamp = _stamp(path)
         current = self.versions.get(path)
         if current is not None and current.stamp == stamp and stamp is not None:
             return current
-        plain = prepare is None and not _loops.targets_in(path)  # as the cache has it
-        cached = _load_cached(path, stamp) if plain else None
+        variant = "" if prepare is None else getattr(prepare, "cache_key", None)
+        cacheable = variant is not None and not _loops.targets_in(path)  # as the cache has it
+        cached = _load_cached(path, stamp, variant) if cacheable else None
         if cached is None:
             cached = self._compile(path, module_globals, prepare)
-            if plain:
-                _store_cached(path, stamp, *cached)
+            if cacheable:
+                _store_cached(path, stamp, *cached, variant)
         module, index, outline = cached
         codes = _function_codes(module)
         version = _FileVersion(path, stamp, codes, index)
@@ -1414,7 +1464,7 @@ class _Registry:
         ``home``: a :class:`_Home` that alone holds ``fn``; then ``fn`` is
         replaced there by a new function made from that code, instead of
         having its ``__code__`` assigned (see :class:`_Home`).  Returns None,
-        or the problem as a format string that takes the name.
+        or the :class:`_Refusal` that says why it is left as it is.
         """
         code = fn.__code__
         known = self.owner(code)
@@ -1426,14 +1476,14 @@ class _Registry:
         try:
             version = self.version(path, getattr(fn, "__globals__", None))
         except ReloadException:
-            return f"no source file for {{}} ({path})"
+            return _Refusal("no source file for", f"({path})")
         except (OSError, SyntaxError, ValueError) as exc:
-            return f"cannot read the source of {{}} in {path} ({exc})"
+            return _Refusal("cannot read the source of", f"in {path} ({exc})")
         key = _definition_key(fn, version.codes)
         new = version.codes.get(key)
         if new is None or not (version.older_than_process or _same_origin(code, new)):
-            return (f"{path} has changed since {{}} was loaded (restart the program "
-                    f"to wrap it)")
+            return _Refusal(f"{path} has changed since",
+                            "was loaded (restart the program to wrap it)")
         definition = self.owner(new)
         with self.lock:
             self.replaced.append((code, new))
@@ -1449,6 +1499,15 @@ class _Registry:
             if propagated:
                 definition.propagated = tuple(propagated)
         return None
+
+
+class _Refusal(collections.namedtuple("_Refusal", "before after")):
+    """Why functions are left as they are, said around their names:
+    ``before`` and ``after`` the names (texts, never templates: a path may
+    hold braces).  Equal refusals are said once, for all the names."""
+
+    def text(self, names):
+        return f"{self.before} {names} {self.after}".strip()
 
 
 _registry = _Registry()
@@ -2657,10 +2716,10 @@ def _unwrapped_changes():
     for name, path in _unwrapped_modules():
         stamp = _stamp(path)
         noted = _stops.unwrapped_stamps.get(path)
-        if stamp is None or not isinstance(stamp[0], int):
+        if stamp is None or stamp.origin is not _Origin.DISK:
             continue
         if (noted is not None and stamp != noted) or (
-                started is not None and stamp[0] / 1e9 > started + 1):
+                started is not None and stamp.written_after(started + 1)):
             _stops.unwrapped_reported.add(path)
             names.append((name, path))
     if not names:
@@ -2895,6 +2954,7 @@ class _StopCaches:
         self.terminal = None   # (stdin, whether it is a terminal)
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, {(name, first_line): node})
+        self.parsed_alone = {}  # path -> the stamp of its version a function was parsed alone of
         self.local_names = {}  # code -> the names local to it
         # (id(code), lasti, type) -> (code, (verdict, type), whether the
         # exception passes a wrapped function there: _PASSES_WRAPPED, or
@@ -4075,11 +4135,13 @@ def _position(code, lasti):
 
 def _tree_of(code):
     """``{(name, first_line): node}`` for the definitions of ``code``'s file
-    that hold it; None without source.  A function is parsed alone, from its
-    own lines (a large file is not parsed whole for one frame in it); module
-    code, or a function whose lines do not parse alone, from the whole file.
-    Parsed once per version of the file.  The frozen modules of the standard
-    library (the import system) are read from their files."""
+    that hold it; None without source.  The first function asked for is
+    parsed alone, from its own lines (a large file is not parsed whole for
+    one frame in it); module code, a function whose lines do not parse
+    alone, and a second function of the same file (a test file whose tests
+    expect exceptions) from the whole file.  Parsed once per version of the
+    file.  The frozen modules of the standard library (the import system)
+    are read from their files."""
     path = code.co_filename
     stamp = _stamp(path)
     for key in ((path, code.co_firstlineno), path):
@@ -4092,8 +4154,11 @@ def _tree_of(code):
         lines = linecache.getlines(os.path.join(_STDLIB, *name.split(".")) + ".py")
     if not lines:
         return None
-    tree = _definition_alone(code, lines) if code.co_name != "<module>" else None
+    alone = code.co_name != "<module>" and _caches.parsed_alone.get(path) != stamp
+    tree = _definition_alone(code, lines) if alone else None
     key = (path, code.co_firstlineno)
+    if tree is not None:
+        _caches.parsed_alone[path] = stamp
     if tree is None:
         try:
             tree = ast.parse("".join(lines), path)
@@ -4106,6 +4171,7 @@ def _tree_of(code):
             index[(node.name, _first_line(node))] = node
     if len(_caches.trees) > 256:
         _caches.trees.clear()
+        _caches.parsed_alone.clear()
     _caches.trees[key] = (stamp, index)
     return index
 
@@ -5841,10 +5907,9 @@ def _wrap_functions(functions, propagated=(), wanted=None, homes=None):
         _rekey_code_holders()
     if wanted is not None and not functions and callable(wanted):
         name = getattr(wanted, "__qualname__", repr(wanted))
-        problems[f"{name} is not a Python function (a builtin?)"] = []
+        problems[_Refusal("", f"{name} is not a Python function (a builtin?)")] = []
     for problem, names in problems.items():
-        subject = ", ".join(names)
-        warnings.warn(f"hot-restart: {problem.format(subject)}; it is left as it is",
+        warnings.warn(f"hot-restart: {problem.text(', '.join(names))}; it is left as it is",
                       HotRestartWarning, stacklevel=3)
 
 
@@ -5978,16 +6043,27 @@ def _written_in(path):
     return accept
 
 
-def wrap_modules(pattern):
-    """Wrap every loaded module whose name matches the fnmatch ``pattern``."""
-    _registry.batched += 1  # one look through the heap for all of them
-    try:
+def wrap_modules(*patterns):
+    """Wrap every loaded module whose name matches one of the fnmatch
+    ``patterns`` (``wrap_modules("mylib", "mylib.*")``)."""
+    with _batched():  # one look through the heap for all of them
         for name, module in list(sys.modules.items()):
-            if module is not None and fnmatch.fnmatchcase(name, pattern) and name != __name__:
+            if module is not None and name != __name__ and any(
+                    fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
                 wrap_module(module)
+
+
+@contextlib.contextmanager
+def _batched():
+    """Wrap several modules with one look through the heap at the end (see
+    :func:`_rekey_code_holders`)."""
+    _registry.batched += 1
+    try:
+        yield
     finally:
         _registry.batched -= 1
-    _rekey_code_holders()
+    if not _registry.batched:
+        _rekey_code_holders()
 
 
 def no_wrap(fn):
@@ -6898,7 +6974,7 @@ def _take_sources(session):
                 own = f.read()
         except (OSError, UnicodeDecodeError):
             own = None
-        stamp = ("sent", zlib.crc32(text.encode()))
+        stamp = _Stamp.of_text(_Origin.SENT, text)
         if own == text:  # the same file, or an identical copy
             if _SENT.pop(path, None) is not None:
                 linecache.checkcache(path)
@@ -8136,7 +8212,7 @@ def _set_text(path, text):
         linecache.cache.pop(path, None)
         linecache.checkcache(path)
         return
-    _SENT[path] = ("patched", zlib.crc32(text.encode()))
+    _SENT[path] = _Stamp.of_text(_Origin.PATCHED, text)
     linecache.cache[path] = (len(text), None, text.splitlines(True), path)
 
 
@@ -8303,15 +8379,20 @@ def _start_plugin(config, options):
     def prepare(tree, source):
         rewrite_asserts(tree, source.encode(), None, config)
 
+    import pytest  # what the rewriting depends on, for the cache (pytest's own does so too)
+    prepare.cache_key = repr(("pytest", pytest.__version__,
+                              config.getini("enable_assertion_pass_hook")))
+
     rewriter = next((f for f in sys.meta_path
                      if type(f).__name__ == "AssertionRewritingHook"), None)
     root = str(config.rootpath)
     finder = _PytestFinder([root], rewriter, prepare)
     sys.meta_path.insert(0, finder)
-    for name, module in list(sys.modules.items()):  # imported before this ran
-        path = getattr(module, "__file__", None)
-        if path and path.endswith(".py") and finder.wanted(name, path):
-            wrap_module(module)
+    with _batched():
+        for name, module in list(sys.modules.items()):  # imported before this ran
+            path = getattr(module, "__file__", None)
+            if path and path.endswith(".py") and finder.wanted(name, path):
+                wrap_module(module)
     _stops.terminal_override = True
     if capture is not None:
         _debuggers.guards.append(functools.partial(_capture_suspended, capture))

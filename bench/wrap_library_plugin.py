@@ -22,8 +22,7 @@ def pytest_configure(config):
                 importlib.import_module(module.name)
             except Exception:  # an optional part whose dependency is missing
                 pass
-        hot_restart.wrap_modules(name)
-        hot_restart.wrap_modules(name + ".*")
+        hot_restart.wrap_modules(name, name + ".*")
 
 
 def pytest_terminal_summary(terminalreporter):

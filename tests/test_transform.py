@@ -357,6 +357,34 @@ def test_instrumented_code_is_cached_beside_the_pyc(tmp_path, monkeypatch):
     assert third(4) == 12 and hr._PROPAGATE in third.__code__.co_names
 
 
+
+def test_code_transformed_before_instrumenting_is_cached_under_its_name(tmp_path, monkeypatch):
+    """pytest's rewritten test modules: cached under the name of the
+    transformation (pytest's version and settings), never without one."""
+    path = tmp_path / "preparedmod.py"
+    path.write_text("def f():\n    return 1\n")
+    calls = []
+
+    def doubling(tree, source):  # stands for pytest's assertion rewriting
+        calls.append(source)
+        tree.body[0].body[0].value.value = 2
+
+    def version(prepare):
+        hr._registry.versions.pop(str(path), None)
+        code = hr._registry.version(str(path), prepare=prepare).codes[("f", 1)]
+        return types.FunctionType(code, {})()
+
+    monkeypatch.setattr(hr.sys, "dont_write_bytecode", False)
+    doubling.cache_key = "doubling 1"
+    assert version(doubling) == 2 and len(calls) == 1
+    assert version(doubling) == 2 and len(calls) == 1  # from the cache
+    assert version(None) == 1  # the plain version is another entry
+    doubling.cache_key = "doubling 2"
+    assert version(doubling) == 2 and len(calls) == 2
+    del doubling.cache_key  # unnamed: never cached
+    assert version(doubling) == 2 and version(doubling) == 2 and len(calls) == 4
+
+
 BASE = textwrap.dedent('''
     from __future__ import annotations
     import os
@@ -1232,3 +1260,17 @@ def test_a_handled_exception_is_decided_once_however_deep(tmp_path, monkeypatch)
 
 def test_the_mail_sent_to_another_process_is_that_process_s_own():
     assert pickle.loads(pickle.dumps(hr._letters)) is hr._letters
+
+
+def test_a_warning_names_a_path_that_holds_braces(tmp_path, monkeypatch):
+    folder = tmp_path / "{x}"
+    folder.mkdir()
+    path = folder / "braces.py"
+    namespace = _own_module(path, "def f():\n    return 1\n", monkeypatch)
+    path.write_text("def f():\n    return 2\n\n\ndef g():\n    return 3\n")  # edited since
+    with pytest.warns(hr.HotRestartWarning) as warned:
+        hr.wrap(namespace["f"])
+    assert str(warned[0].message) == (
+        f"hot-restart: {path} has changed since f was loaded (restart the program to wrap "
+        f"it); it is left as it is")
+    assert namespace["f"]() == 1

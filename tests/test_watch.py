@@ -3,6 +3,7 @@ the reload engine, taken back, and written into its file at its place."""
 
 import importlib
 import sys
+import warnings
 
 import pytest
 
@@ -101,3 +102,25 @@ def test_an_unwrapped_function_is_refused():
 
     with pytest.raises(hot_restart.ReloadException, match="is not wrapped"):
         hot_restart.patch(plain, "def plain():\n    return 2\n")
+
+
+def test_a_function_wrapped_after_a_patch_of_its_file(tmp_path, monkeypatch):
+    """The file's text is then the patched one, held in memory: the
+    function is wrapped from it, as from the file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "later_mod.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("later_mod", None)
+    mod = importlib.import_module("later_mod")
+    try:
+        hot_restart.wrap(mod.scale)
+        hot_restart.patch(mod.scale, "def scale(x):\n    return -x\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hot_restart.wrap(mod.after)
+        assert hot_restart._registry.owner(mod.after.__code__) is not None
+        assert mod.after() == "untouched" and mod.scale(2) == -2
+    finally:
+        sys.modules.pop("later_mod", None)
+        hot_restart._patches.clear()
+        hot_restart._SENT.clear()
