@@ -2954,7 +2954,6 @@ class _StopCaches:
         self.terminal = None   # (stdin, whether it is a terminal)
         self.catchers = {}     # (id(code), lasti) -> (code, catchers)
         self.trees = {}        # path -> (stamp, {(name, first_line): node})
-        self.parsed_alone = {}  # path -> the stamp of its version a function was parsed alone of
         self.local_names = {}  # code -> the names local to it
         # (id(code), lasti, type) -> (code, (verdict, type), whether the
         # exception passes a wrapped function there: _PASSES_WRAPPED, or
@@ -4135,13 +4134,11 @@ def _position(code, lasti):
 
 def _tree_of(code):
     """``{(name, first_line): node}`` for the definitions of ``code``'s file
-    that hold it; None without source.  The first function asked for is
-    parsed alone, from its own lines (a large file is not parsed whole for
-    one frame in it); module code, a function whose lines do not parse
-    alone, and a second function of the same file (a test file whose tests
-    expect exceptions) from the whole file.  Parsed once per version of the
-    file.  The frozen modules of the standard library (the import system)
-    are read from their files."""
+    that hold it; None without source.  A function is parsed alone, from its
+    own lines (a large file is not parsed whole for one frame in it); module
+    code, or a function whose lines do not parse alone, from the whole file.
+    Parsed once per version of the file.  The frozen modules of the standard
+    library (the import system) are read from their files."""
     path = code.co_filename
     stamp = _stamp(path)
     for key in ((path, code.co_firstlineno), path):
@@ -4154,11 +4151,8 @@ def _tree_of(code):
         lines = linecache.getlines(os.path.join(_STDLIB, *name.split(".")) + ".py")
     if not lines:
         return None
-    alone = code.co_name != "<module>" and _caches.parsed_alone.get(path) != stamp
-    tree = _definition_alone(code, lines) if alone else None
+    tree = _definition_alone(code, lines) if code.co_name != "<module>" else None
     key = (path, code.co_firstlineno)
-    if tree is not None:
-        _caches.parsed_alone[path] = stamp
     if tree is None:
         try:
             tree = ast.parse("".join(lines), path)
@@ -4171,7 +4165,6 @@ def _tree_of(code):
             index[(node.name, _first_line(node))] = node
     if len(_caches.trees) > 256:
         _caches.trees.clear()
-        _caches.parsed_alone.clear()
     _caches.trees[key] = (stamp, index)
     return index
 
