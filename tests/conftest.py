@@ -21,16 +21,41 @@ for _name in ("HOT_RESTART_TERMINAL", "HOT_RESTART_TOKEN", "HOT_RESTART_LISTEN",
     os.environ.pop(_name, None)
 
 
+# HOT_RESTART_TESTS=fast, the inner loop: the in-process tests (the
+# transformer, the stop decision, reload planning, patch) and a few
+# scenarios in a real terminal under pdb: a crash fixed and continued, the
+# next crash after a restart, a handled exception, a deleted function, no
+# terminal.
+FAST_MODULES = {"test_transform.py", "test_decisions.py", "test_reload.py", "test_watch.py",
+                "test_holder.py"}
+FAST_SCENARIOS = {"demo", "next_crash_after_a_restart", "handled", "deleted_function",
+                  "edited_twice", "no_terminal"}
+
+
+def _in_the_fast_lane(item):
+    if item.path.name in FAST_MODULES:
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return (item.path.name == "test_scenarios.py" and params.get("name") in FAST_SCENARIOS
+            and params.get("debugger") == "pdb")
+
+
 def pytest_collection_modifyitems(config, items):
     """HOT_RESTART_TESTS=core (CI on the Pythons other than the default one)
-    leaves out the integrations with large frameworks, marked heavy: they
-    are deselected, and pytest's summary counts them as such."""
-    if os.environ.get("HOT_RESTART_TESTS") != "core":
+    leaves out the integrations with large frameworks, marked heavy;
+    HOT_RESTART_TESTS=fast keeps the fast lane only (see above).  What is
+    left out is deselected, and pytest's summary counts it as such."""
+    lane = os.environ.get("HOT_RESTART_TESTS")
+    if lane == "core":
+        left_out = [item for item in items if item.get_closest_marker("heavy")]
+    elif lane == "fast":
+        left_out = [item for item in items if not _in_the_fast_lane(item)]
+    else:
         return
-    heavy = [item for item in items if item.get_closest_marker("heavy")]
-    if heavy:
-        config.hook.pytest_deselected(items=heavy)
-        items[:] = [item for item in items if not item.get_closest_marker("heavy")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        gone = {id(item) for item in left_out}
+        items[:] = [item for item in items if id(item) not in gone]
 
 
 def edit(path, old, new):

@@ -16,6 +16,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import fetch_sources
 import pexpect
 import pytest
 
@@ -106,26 +107,23 @@ def test_failures_without_a_terminal_are_reported_as_pytest_does(project, tmp_pa
 
 
 # Real projects' suites, never written with hot-restart in mind: their
-# source distributions from PyPI, at versions that run on 3.10-3.13.
-REAL_PROJECTS = {
-    "cachetools==5.5.2": ("tests", ["src"]),   # 216 tests
-    "six==1.17.0": ("test_six.py", ["."]),     # 200 tests
-}
+# source distributions, fetched at set-up (tests/fetch_sources.py), at
+# versions that run on 3.11-3.15.
+REAL_PROJECTS = fetch_sources.SOURCES
 
 
 @pytest.fixture(scope="session")
 def real_projects(tmp_path_factory):
     into = tmp_path_factory.mktemp("real-projects")
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                    "--no-binary", ":all:", "--disable-pip-version-check", "-d", str(into),
-                    *REAL_PROJECTS], check=True, timeout=TIMEOUT)
     folders = {}
     for requirement in REAL_PROJECTS:
-        name, version = requirement.split("==")
-        archive = into / f"{name}-{version}.tar.gz"
+        archive = fetch_sources.archive(requirement)
+        if not archive.exists():
+            pytest.fail(f"{archive} is missing: the set-up fetches it (python "
+                        f"tests/fetch_sources.py, see the README)")
         with tarfile.open(archive) as tar:
             tar.extractall(into, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-        folders[requirement] = into / f"{name}-{version}"
+        folders[requirement] = into / archive.name[:-len(".tar.gz")]
     return folders
 
 
