@@ -132,10 +132,21 @@ class _Output:
     stream = None
     terminal = None  # the terminal, opened when the output goes to a file
 
-    def say(self, text):
+    def say(self, text, end="\n"):
         stream = self.stream or sys.stderr
-        stream.write(text + "\n")
+        stream.write(text + end)
         stream.flush()
+
+    def notice(self, text):
+        """Say ``text`` as hot-restart's own (see :func:`_notice`)."""
+        self.say(_notice(text))
+
+
+def _notice(text):
+    """``text`` marked as hot-restart's, as everything it tells the user is
+    (a notice, a warning, a debugger's message): the one place that writes
+    the prefix."""
+    return "hot-restart: " + text
 
 
 _output = _Output()
@@ -2726,9 +2737,9 @@ def _unwrapped_changes():
         return None
     listed = ", ".join(_short(path) for _, path in names)
     patterns = " ".join(f"--wrap '{name}'" for name, _ in names)
-    return (f"hot-restart: {listed} changed, but its code is not wrapped, so the edit is not "
-            f"loaded; restart the program with {patterns} (or call hot_restart.wrap_module() "
-            f"on it) to include it")
+    return _notice(f"{listed} changed, but its code is not wrapped, so the edit is not "
+                   f"loaded; restart the program with {patterns} (or call "
+                   f"hot_restart.wrap_module() on it) to include it")
 
 
 def _describe_reloads(found, again="type c again, or q to let the error propagate"):
@@ -4895,9 +4906,9 @@ class _PydevdAdapter(_Adapter):
         if not cls.running():
             if importlib.util.find_spec("debugpy") is None:
                 raise ImportError("debugpy")
-            raise _Unavailable("hot-restart: debugpy is not running this program (start it "
-                               "from VS Code, or with python -m debugpy --listen PORT); "
-                               "using pdb")
+            raise _Unavailable(_notice("debugpy is not running this program (start it "
+                                       "from VS Code, or with python -m debugpy --listen "
+                                       "PORT); using pdb"))
         return cls()
 
     @staticmethod
@@ -4947,9 +4958,9 @@ class _PydevdAdapter(_Adapter):
             self.choose(_Outcome.CONTINUE)
 
     def _detached(self, session):
-        self.message(f"hot-restart: no debugger client is attached, so the "
-                     f"{type(session.exc).__name__} propagates (with VS Code attached "
-                     f"to debugpy, a crash stops there)")
+        self.message(_notice(f"no debugger client is attached, so the "
+                             f"{type(session.exc).__name__} propagates (with VS Code "
+                             f"attached to debugpy, a crash stops there)"))
 
 
 #: The debugger adapters, by the names ``HOT_RESTART_DEBUGGER`` takes.
@@ -4973,8 +4984,8 @@ def _choose_debugger(name):
     adapter = _ADAPTERS.get(name)
     if adapter is None:
         known = ", ".join(sorted(_ADAPTERS))
-        return _PdbAdapter, (f"hot-restart: there is no debugger called {name!r} "
-                             f"(known: {known}); using pdb")
+        return _PdbAdapter, _notice(f"there is no debugger called {name!r} "
+                                    f"(known: {known}); using pdb")
     return adapter, None
 
 
@@ -5005,8 +5016,8 @@ class _Debuggers:
             except _Unavailable as exc:
                 message = str(exc)
             except ImportError:
-                message = (f"hot-restart: {adapter.name} is not installed (pip install "
-                           f"{adapter.pip_name or adapter.name}); using pdb")
+                message = _notice(f"{adapter.name} is not installed (pip install "
+                                  f"{adapter.pip_name or adapter.name}); using pdb")
             if self.instance is None:
                 self.instance = _PdbAdapter.make()
             if message:
@@ -5089,7 +5100,7 @@ def _session_file(session):
 def _banner(session, how_to):
     exc = session.exc
     name = _stopped_name(session)
-    text = f"hot-restart: {type(exc).__name__} in {name}(): {exc}"
+    text = _notice(f"{type(exc).__name__} in {name}(): {exc}")
     if PRINT_HELP_MESSAGE and how_to and not _debuggers.helped:
         _debuggers.helped = True
         text += "\n" + how_to.format(file=_short(_session_file(session)), name=name)
@@ -5223,7 +5234,7 @@ def _hold_session(session):
                         debugger.message(message)
                     break
                 # shown where the user looks next: pudb's screen hides what was printed
-                banner = f"{message}\nhot-restart: still stopped in {_stopped_name(session)}()"
+                banner = f"{message}\n" + _notice(f"still stopped in {_stopped_name(session)}()")
         if session.outcome is _Outcome.EXIT:
             raise SystemExit(session.exit_code)
         if session.outcome is _Outcome.RETRY and session.retry_frame is not session.frame:
@@ -5327,8 +5338,8 @@ def _propagate():
     if reason is not None:
         if reason == "no terminal" and not _stops.warned_no_terminal:
             _stops.warned_no_terminal = True
-            _output.say(f"hot-restart: stdin is not a terminal, so no debugger opens for "
-                        f"{type(exc).__name__}; it propagates as usual.")
+            _output.notice(f"stdin is not a terminal, so no debugger opens for "
+                           f"{type(exc).__name__}; it propagates as usual.")
         return True
     try:
         try:
@@ -5337,8 +5348,8 @@ def _propagate():
             else:
                 propagates = _run_session(_Session(frame, exc, definition))
         except _NoPlace as problem:
-            _output.say(f"hot-restart: no debugger opens for {type(exc).__name__} in "
-                        f"{frame.f_code.co_name}(): {problem}; it propagates as usual.")
+            _output.notice(f"no debugger opens for {type(exc).__name__} in "
+                           f"{frame.f_code.co_name}(): {problem}; it propagates as usual.")
             propagates = True
         except Exception as internal:  # a bug of ours must not change the program's fate
             _internal_error(internal, exc)
@@ -5353,9 +5364,9 @@ def _propagate():
 
 
 def _internal_error(internal, exc):
-    _output.say(f"hot-restart: internal error {type(internal).__name__}: {internal}\n"
-                f"hot-restart: the original {type(exc).__name__} propagates; please "
-                f"report this with the program that caused it.")
+    _output.notice(f"internal error {type(internal).__name__}: {internal}")
+    _output.notice(f"the original {type(exc).__name__} propagates; please report this with "
+                   f"the program that caused it.")
 
 
 def _mark_let_go(exc):
@@ -5380,9 +5391,9 @@ def _picked_up_fix(exc, name):
             e.kind == _CHANGED for f in found for e in f.events):
         return False
     files = ", ".join(_short(f.state.path) for f in found)
-    _output.say(f"hot-restart: {type(exc).__name__} in {name}() in process {os.getpid()}: "
-                f"{files} changed since this process loaded it; the edits are loaded and "
-                f"{name}() runs again")
+    _output.notice(f"{type(exc).__name__} in {name}() in process {os.getpid()}: "
+                   f"{files} changed since this process loaded it; the edits are loaded and "
+                   f"{name}() runs again")
     return True
 
 
@@ -5575,8 +5586,8 @@ class _Replay:
         failed = _stops.replays.pop(frame, None) or _failed_count(frame, None)
         self.count, delegating = failed
         if delegating:
-            _output.say(f"hot-restart: {_code_qualname(frame.f_code)}() failed in a yield from; "
-                        f"the values that iterator had handed out are handed out again")
+            _output.notice(f"{_code_qualname(frame.f_code)}() failed in a yield from; "
+                           f"the values that iterator had handed out are handed out again")
 
     def skips(self, generator):
         """After ``generator`` (the new one) handed out a value: does the
@@ -5731,8 +5742,8 @@ def _again_gen(cells):
         function, arguments = rest.function(), rest.arguments(frame)
         if function is not None:
             del frame
-            _output.say(f"hot-restart: {rest.name}() failed after its last yield: what "
-                        f"follows that yield runs again, with its variables as they are")
+            _output.notice(f"{rest.name}() failed after its last yield: what "
+                           f"follows that yield runs again, with its variables as they are")
             return function(**arguments)
     generator = _call_again(cells, frame)
     del frame
@@ -5902,7 +5913,7 @@ def _wrap_functions(functions, propagated=(), wanted=None, homes=None):
         name = getattr(wanted, "__qualname__", repr(wanted))
         problems[_Refusal("", f"{name} is not a Python function (a builtin?)")] = []
     for problem, names in problems.items():
-        warnings.warn(f"hot-restart: {problem.text(', '.join(names))}; it is left as it is",
+        warnings.warn(_notice(f"{problem.text(', '.join(names))}; it is left as it is"),
                       HotRestartWarning, stacklevel=3)
 
 
@@ -6383,9 +6394,9 @@ def _reloader_notice(script, module, args):
             return None
         how = " ".join(w for w in (program, command, trigger or f"without {off}") if w)
         advice = f"add {off}" if off else f"leave out {trigger}"
-        return (f"hot-restart: {how} runs the app in a child process that restarts on "
-                f"every save, where a crash cannot stop; {advice} to keep the server in "
-                f"this process")
+        return _notice(f"{how} runs the app in a child process that restarts on every "
+                       f"save, where a crash cannot stop; {advice} to keep the server in "
+                       f"this process")
     return None
 
 
@@ -6400,7 +6411,7 @@ def _print_and_exit(text):
 
 
 def _usage_error(message):
-    _output.say(f"{_USAGE.splitlines()[0]}\nhot-restart: error: {message}")
+    _output.say(_USAGE.splitlines()[0] + "\n" + _notice(f"error: {message}"))
     raise SystemExit(2)
 
 
@@ -6468,10 +6479,10 @@ def _post_mortem(exc, tb):
     pdb = sys.modules.get("pdb")
     if pdb is None or not isinstance(debugger, pdb.Pdb):  # pudb has its own post-mortem
         return
-    debugger.message(f"hot-restart: {type(exc).__name__} reached the top of the program; "
-                     f"no wrapped function was running to call again, so nothing can be "
-                     f"restarted from here.\nThe debugger opens on the traceback to inspect "
-                     f"it; q (or c) ends the program.")
+    debugger.message(_notice(f"{type(exc).__name__} reached the top of the program; no "
+                             f"wrapped function was running to call again, so nothing can "
+                             f"be restarted from here.\nThe debugger opens on the traceback "
+                             f"to inspect it; q (or c) ends the program."))
     debugger.stdin, debugger.stdout = sys.stdin, sys.stdout
     debugger.reset()
     debugger.interaction(None, tb)
@@ -6819,8 +6830,8 @@ class _Channel:
 
 
 def _refusal(what):
-    return (f"hot-restart: this socket holds {what} of process {os.getpid()}; only "
-            f"hot-restart connects to it (python -m hot_restart attach)\n").encode()
+    return _notice(f"this socket holds {what} of process {os.getpid()}; only "
+                   f"hot-restart connects to it (python -m hot_restart attach)\n").encode()
 
 
 def _greeted(sock, what, token=None):
@@ -6915,7 +6926,7 @@ class _SessionStreams:
             self.channel = self.reconnect() if self.reconnect else None
             if self.channel is None:
                 return ""
-            out = "hot-restart: the previous client left; the session goes on here\n"
+            out = _notice("the previous client left; the session goes on here\n")
 
     def isatty(self):
         return False
@@ -6976,8 +6987,8 @@ def _take_sources(session):
             continue
         _SENT[path] = stamp
         linecache.cache[path] = (len(text), None, text.splitlines(True), path)
-        _output.say(f"hot-restart: {_short(path)} is loaded from the client's copy "
-                    f"({origin}), which differs from this process's")
+        _output.notice(f"{_short(path)} is loaded from the client's copy "
+                       f"({origin}), which differs from this process's")
         _registry.strangers.clear()  # code that could not be adopted may be now
     if session.definition is None:  # sent by value, from a file this process lacked
         session.definition = _registry.adopt(session.frame.f_code, session.frame.f_globals)
@@ -7058,9 +7069,9 @@ class _WaitingForAttach:
         os.replace(listing + ".new", listing)
         deadline = None if self.limit is None else time.monotonic() + self.limit
         waits = "" if self.limit is None else f" for {self.limit:g} s"
-        _output.say(f"hot-restart: {about['exception']} in {about['function']}() (process "
-                    f"{pid}) waits{waits} for a debugger: run  python -m hot_restart attach "
-                    f"{pid}  as the same user")
+        _output.notice(f"{about['exception']} in {about['function']}() (process "
+                       f"{pid}) waits{waits} for a debugger: run  python -m hot_restart attach "
+                       f"{pid}  as the same user")
 
         def next_client(greeting=True):
             while True:
@@ -7085,7 +7096,7 @@ class _WaitingForAttach:
             channel = next_client()
             if channel is None:
                 raise _NoPlace(f"no debugger attached within {self.limit:g} s")
-            _output.say(f"hot-restart: a debugger attached to process {pid}")
+            _output.notice(f"a debugger attached to process {pid}")
             with _streams_to(channel, next_client) as streams:
                 yield streams
             with contextlib.suppress(OSError):
@@ -7191,8 +7202,8 @@ class _Holder:
         with self.arrived:
             self.waiting.append((channel, about))
             if self.showing is not None:
-                self.showing.note(f"hot-restart: {_describe_waiting(about)} also stopped; "
-                                  f"it waits its turn")
+                self.showing.note(_notice(f"{_describe_waiting(about)} also stopped; "
+                                          f"it waits its turn"))
             self.arrived.notify()
 
     def _show(self):
@@ -7207,9 +7218,9 @@ class _Holder:
                     for guard in _debuggers.guards:
                         guards.enter_context(guard())
                     with self._held() as out:
-                        header = [f"hot-restart: {_describe_waiting(about)} stopped; its "
-                                  f"session is held here"]
-                        header += [f"hot-restart: waiting its turn: {_describe_waiting(other)}"
+                        header = [_notice(f"{_describe_waiting(about)} stopped; its "
+                                          f"session is held here")]
+                        header += [_notice(f"waiting its turn: {_describe_waiting(other)}")
                                    for other in others]
                         relay = _Relay(channel, out, header, _read_in_shared_terminal)
                         with self.arrived:
@@ -7217,8 +7228,8 @@ class _Holder:
                         channel.send(go=True)
                         relay.run()
             except Exception as exc:  # the holder's program must go on
-                _output.say(f"hot-restart: the session of process {about.get('pid')} "
-                            f"ended with an error of hot-restart's: {exc}")
+                _output.notice(f"the session of process {about.get('pid')} "
+                               f"ended with an error of hot-restart's: {exc}")
             finally:
                 channel.close()
                 with self.arrived:
@@ -7288,7 +7299,7 @@ class _Relay:
         while True:
             message = self.channel.receive()
             if message is None:
-                self.say("".join(early) + "hot-restart: the connection to the session was lost")
+                self.say("".join(early) + _notice("the connection to the session was lost"))
                 return None
             if "out" in message:
                 if early is None:
@@ -7407,41 +7418,41 @@ def _attach(argv):
     try:
         waiting = _waiting_sessions()
     except ReloadException as exc:
-        _output.say(f"hot-restart: {exc}")
+        _output.notice(f"{exc}")
         raise SystemExit(1) from None
     if wanted and not any(str(about["pid"]) == wanted[0] for about, _ in waiting):
         if not wanted[0].isdigit():
             _usage_error(f"attach takes a process id, not {wanted[0]!r}")
         return _attach_running(int(wanted[0]))
     if not waiting:
-        _output.say(f"hot-restart: no session is waiting for a debugger (looked in "
-                    f"{_private_dir()}); a program waits for one when it crashes with no "
-                    f"terminal and {_ATTACH_ENV}=1 (or python -m hot_restart --attach)")
+        _output.notice(f"no session is waiting for a debugger (looked in "
+                       f"{_private_dir()}); a program waits for one when it crashes with no "
+                       f"terminal and {_ATTACH_ENV}=1 (or python -m hot_restart --attach)")
         raise SystemExit(1)
     lines = [f"  {i}. {_describe_waiting(about)}: {about.get('message', '')} (waiting "
              f"{_waited(about)})" for i, (about, _) in enumerate(waiting, 1)]
     if listing:
-        print("hot-restart: sessions waiting for a debugger:\n" + "\n".join(lines))
+        _output.notice("sessions waiting for a debugger:\n" + "\n".join(lines))
         return
     if wanted:
         chosen = [w for w in waiting if str(w[0]["pid"]) == wanted[0]]
         if not chosen:
-            _output.say(f"hot-restart: no session of process {wanted[0]} is waiting; "
-                        f"these are:\n" + "\n".join(lines))
+            _output.notice(f"no session of process {wanted[0]} is waiting; "
+                           f"these are:\n" + "\n".join(lines))
             raise SystemExit(1)
         about, path = chosen[0]
     elif len(waiting) == 1:
         about, path = waiting[0]
     elif sys.stdin.isatty():
-        print("hot-restart: sessions waiting for a debugger:\n" + "\n".join(lines))
+        _output.notice("sessions waiting for a debugger:\n" + "\n".join(lines))
         answer = input(f"which one (1-{len(waiting)})? ").strip()
         if not answer.isdigit() or not 1 <= int(answer) <= len(waiting):
-            _output.say("hot-restart: nothing chosen")
+            _output.notice("nothing chosen")
             raise SystemExit(1)
         about, path = waiting[int(answer) - 1]
     else:
-        _output.say("hot-restart: several sessions are waiting; name one by its process "
-                    "id (python -m hot_restart attach PID):\n" + "\n".join(lines))
+        _output.notice("several sessions are waiting; name one by its process "
+                       "id (python -m hot_restart attach PID):\n" + "\n".join(lines))
         raise SystemExit(1)
     problem = "it did not answer"
     try:
@@ -7449,23 +7460,23 @@ def _attach(argv):
     except OSError as exc:
         reply, problem = None, exc
     if not reply or "about" not in reply:
-        _output.say(f"hot-restart: cannot attach to process {about['pid']} ({problem})")
+        _output.notice(f"cannot attach to process {about['pid']} ({problem})")
         raise SystemExit(1)
     pid = about["pid"]
-    print(f"hot-restart: attached to {_describe_waiting(reply['about'])}; Ctrl-C detaches "
-          f"(the session goes on waiting)")
+    _output.notice(f"attached to {_describe_waiting(reply['about'])}; Ctrl-C detaches "
+                   f"(the session goes on waiting)")
     _elsewhere.roots = _project_roots(os.getcwd())  # the files a worker may ask for
     try:
         outcome = _Relay(channel, sys.stdout).run()
     except KeyboardInterrupt:
         channel.close()
-        print(f"\nhot-restart: detached; process {pid} still waits (python -m hot_restart "
-              f"attach {pid})")
+        _output.say("\n" + _notice(f"detached; process {pid} still waits (python -m "
+                                    f"hot_restart attach {pid})"))
         raise SystemExit(1) from None
     channel.close()
     if outcome is None:
         raise SystemExit(1)
-    print(f"hot-restart: the session of process {pid} ended ({outcome})")
+    _output.notice(f"the session of process {pid} ended ({outcome})")
 
 
 _ATTACH_USAGE = """usage: python -m hot_restart attach [--list] [PID]
@@ -7583,19 +7594,19 @@ def _attach_running(pid):
     """``python -m hot_restart attach PID`` for a program that runs without
     hot-restart: make it active there, and hold its sessions here."""
     if not hasattr(sys, "remote_exec"):
-        _output.say(f"hot-restart: process {pid} has no session waiting, and attaching to a "
-                    f"program that runs without hot-restart needs Python 3.14 or later (this "
-                    f"is {sys.version.split()[0]}); run this command with python3.14 or "
-                    f"later, or start the program with python -m hot_restart")
+        _output.notice(f"process {pid} has no session waiting, and attaching to a "
+                       f"program that runs without hot-restart needs Python 3.14 or later (this "
+                       f"is {sys.version.split()[0]}); run this command with python3.14 or "
+                       f"later, or start the program with python -m hot_restart")
         raise SystemExit(1)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        _output.say(f"hot-restart: there is no process {pid}")
+        _output.notice(f"there is no process {pid}")
         raise SystemExit(1) from None
     except PermissionError:
-        _output.say(f"hot-restart: process {pid} belongs to another user; run this command "
-                    f"as that user")
+        _output.notice(f"process {pid} belongs to another user; run this command "
+                       f"as that user")
         raise SystemExit(1) from None
     path = _socket_path(f"attach-{os.getpid()}.sock")
     client = _AttachClient(_listen(path), path, pid)
@@ -7616,26 +7627,26 @@ def _attach_running(pid):
         try:
             sys.remote_exec(pid, script)
         except (OSError, RuntimeError) as exc:
-            _output.say(f"hot-restart: {_attach_refusal(pid, exc)}")
+            _output.notice(f"{_attach_refusal(pid, exc)}")
             raise SystemExit(1) from None
         if not client.wait(2):
-            _output.say(f"hot-restart: asked process {pid} to let hot-restart in; it will "
-                        f"when it next runs Python code (Ctrl-C gives up)")
+            _output.notice(f"asked process {pid} to let hot-restart in; it will "
+                           f"when it next runs Python code (Ctrl-C gives up)")
             client.wait()
         hello = client.hello
-        print(f"hot-restart: attached to process {pid} ({hello['name']}): "
-              f"{hello['functions']} functions wrapped in {hello['modules']} modules; its "
-              f"next crash stops here.  Ctrl-C detaches.", flush=True)
+        _output.notice(f"attached to process {pid} ({hello['name']}): "
+                       f"{hello['functions']} functions wrapped in {hello['modules']} "
+                       f"modules; its next crash stops here.  Ctrl-C detaches.")
         client.wait_for_the_end()
-        print(f"hot-restart: process {pid} ended", flush=True)
+        _output.notice(f"process {pid} ended")
     except KeyboardInterrupt:
         if client.link is not None:
             import socket  # wakes the thread that reads the link, which closes it
             with contextlib.suppress(OSError):
                 client.link.sock.shutdown(socket.SHUT_RDWR)
-            print(f"\nhot-restart: detached; process {pid} runs on as before")
+            _output.say("\n" + _notice(f"detached; process {pid} runs on as before"))
         else:
-            print(f"\nhot-restart: gave up; process {pid} runs on as before")
+            _output.say("\n" + _notice(f"gave up; process {pid} runs on as before"))
         raise SystemExit(1) from None
     finally:
         client.listener.close()
@@ -7765,8 +7776,8 @@ class _Elsewhere:
                 path = _socket_path(f"terminal-{os.getpid()}.sock")
                 listener = _listen(path)
         except (OSError, ValueError, ReloadException) as exc:
-            _output.say(f"hot-restart: child processes cannot hold their sessions in this "
-                        f"terminal: {exc}")
+            _output.notice(f"child processes cannot hold their sessions in this "
+                           f"terminal: {exc}")
             return
         self.holder = _Holder(listener, path, token)
         self.holder.start()
@@ -7843,8 +7854,8 @@ def ray_runtime_env(runtime_env=None):
     if isinstance(hook, str) and hook != "hot_restart._ray_worker_setup":
         settings["hook"] = hook
     elif hook is not None and not isinstance(hook, str):
-        _output.say("hot-restart: the runtime_env's worker_process_setup_hook is a function, "
-                    "which cannot run after hot-restart's; give it as a dotted name")
+        _output.notice("the runtime_env's worker_process_setup_hook is a function, "
+                       "which cannot run after hot-restart's; give it as a dotted name")
     folder = env.get("working_dir")
     if isinstance(folder, str) and os.path.isdir(folder):  # what the workers' copies are of
         shipped = os.path.realpath(folder)
@@ -7942,8 +7953,8 @@ class _Watcher:
             try:
                 self.look()
             except Exception as exc:  # the program goes on; the watcher too
-                _output.say(f"hot-restart: the watcher met an error of its own "
-                            f"({type(exc).__name__}: {exc}); it goes on watching")
+                _output.notice(f"the watcher met an error of its own "
+                               f"({type(exc).__name__}: {exc}); it goes on watching")
 
     def changed(self):
         """The watched files saved since they were loaded, and not since a
@@ -8101,8 +8112,8 @@ def _develop_loop(cells, frame, first):
     exception of the failure that started an ``--xloop``, or _MISSING."""
     import traceback
     name = _code_qualname(frame.f_code)
-    _output.say(f"hot-restart: develop loop on {name}(): each save runs it again with the "
-                f"same arguments; r runs it again, c goes on with the last result, q quits")
+    _output.notice(f"develop loop on {name}(): each save runs it again with the "
+                   f"same arguments; r runs it again, c goes on with the last result, q quits")
     outcome = None if first is _MISSING else ("raised", first)
     while True:
         if outcome is None:
@@ -8115,17 +8126,17 @@ def _develop_loop(cells, frame, first):
         kind, value = outcome
         if kind == "returned":
             text = repr(value)
-            _output.say(f"hot-restart: {name}() returned "
-                        f"{text if len(text) <= 200 else text[:200] + '...'}")
+            _output.notice(f"{name}() returned "
+                           f"{text if len(text) <= 200 else text[:200] + '...'}")
         elif kind == "raised":
             tb = value.__traceback__
             while tb is not None and _own_frame(tb.tb_frame):  # this loop's own
                 tb = tb.tb_next
             _hide_own_frames(tb)
             _output.say("".join(traceback.format_exception(type(value), value, tb)).rstrip())
-            _output.say(f"hot-restart: {name}() raised {type(value).__name__}")
+            _output.notice(f"{name}() raised {type(value).__name__}")
         else:
-            _output.say(f"hot-restart: the run of {name}() was interrupted (Ctrl-C)")
+            _output.notice(f"the run of {name}() was interrupted (Ctrl-C)")
         event, detail = _next_event()
         if event == "save":
             if detail:
@@ -8143,17 +8154,15 @@ def _develop_loop(cells, frame, first):
         elif detail == "q":
             raise SystemExit(1)
         else:
-            _output.say("hot-restart: save a file to run it again, or type r (run again), "
-                        "c (go on) or q (quit)")
+            _output.notice("save a file to run it again, or type r (run again), "
+                           "c (go on) or q (quit)")
 
 
 def _next_event():
     """Wait for a save of a watched file (``("save", report)``, once it is
     reloaded) or a command typed (``("command", text)``)."""
     import select
-    prompt = "loop> "
-    sys.stdout.write(prompt)
-    sys.stdout.flush()
+    _output.say("loop> ", end="")  # where the loop's results go
     while True:
         ready, _, _ = select.select([sys.stdin], [], [], WATCH_INTERVAL)
         if ready:
@@ -8162,7 +8171,7 @@ def _next_event():
         if _watcher.changed():
             found = _watcher.settle_and_reload()
             if found is not None:
-                sys.stdout.write("\n")
+                _output.say("")
                 return "save", _describe_reloads(found, again="save it again")
 
 
@@ -8300,20 +8309,20 @@ def load_ipython_extension(ipython):
         # a Jupyter kernel has no terminal: the debugger reads its commands
         # through the kernel's input requests, as %debug does
         _stops.terminal_override = True
-    _output.say("hot-restart: the project's modules imported from now on are wrapped; "
-                "a crash in one opens the debugger here (%hot_restart off to switch it off)")
+    _output.notice("the project's modules imported from now on are wrapped; "
+                   "a crash in one opens the debugger here (%hot_restart off to switch it off)")
 
 
 def _hot_restart_magic(line):
     """%hot_restart on|off: whether a crash in wrapped code opens the debugger."""
     word = line.strip().lower()
     if word not in ("on", "off"):
-        _output.say(f"hot-restart: stops are {'off' if _stops.switched_off else 'on'}; "
-                    f"%hot_restart on or %hot_restart off switches them")
+        _output.notice(f"stops are {'off' if _stops.switched_off else 'on'}; "
+                       f"%hot_restart on or %hot_restart off switches them")
         return
     _stops.switched_off = word == "off"
     opens = "does not open" if _stops.switched_off else "opens"
-    _output.say(f"hot-restart: a crash in wrapped code {opens} the debugger now")
+    _output.notice(f"a crash in wrapped code {opens} the debugger now")
 
 
 ###############################################################################
@@ -8343,7 +8352,7 @@ def pytest_configure(config):
         config.pluginmanager.unregister(name="pdbinvoke")
         capture = config.pluginmanager.getplugin("capturemanager")
         with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
-            _output.say("hot-restart: --hot-restart handles failures, so --pdb is off")
+            _output.notice("--hot-restart handles failures, so --pdb is off")
 
 
 def _start_plugin(config, options):
@@ -8428,8 +8437,8 @@ def pytest_exception_interact(node, call, report):
     if getattr(config, "_hot_restart_on", False) and type(node).__name__ == "DoctestItem":
         capture = config.pluginmanager.getplugin("capturemanager")
         with _capture_suspended(capture) if capture is not None else contextlib.nullcontext():
-            _output.say(f"\nhot-restart: {node.name} is a doctest, whose examples cannot be "
-                        f"restarted; pytest reports its failure as usual")
+            _output.say("\n" + _notice(f"{node.name} is a doctest, whose examples cannot "
+                                        f"be restarted; pytest reports its failure as usual"))
 
 
 @contextlib.contextmanager
