@@ -3022,7 +3022,31 @@ def _outermost_of_recursion(exc, frame):
 #   _CRASH   a catch-all that only reports it (a thread's end, a test
 #            runner, the program's end): stop
 
-_CRASH = "crash"
+class _Crash(enum.Enum):
+    """The answer of a catch-all that only reports (see above)."""
+    CRASH = "crash"
+
+
+_CRASH = _Crash.CRASH
+
+
+class _Action(enum.Enum):
+    """What the body of an except clause does with what it caught."""
+    HANDLES = "handles"        # it raises nothing: handled
+    RERAISES = "re-raises"     # it ends raising what it caught
+    RAISES = "raises"          # it ends raising another exception, of a known type
+    MAY_RAISE = "may raise"    # it may raise or not: counted as handled
+
+
+class _Clause:
+    """One except clause: the expression of the type it catches (None: a
+    bare except), its :class:`_Action`, and the expression of the type it
+    raises instead, when its action is RAISES."""
+
+    __slots__ = ("type_expr", "action", "raised")
+
+    def __init__(self, type_expr, action, raised=None):
+        self.type_expr, self.action, self.raised = type_expr, action, raised
 
 
 class _Catcher:
@@ -3201,11 +3225,11 @@ def _later_reader(future, etype):
 
 
 class _ExceptClauses(_Catcher):
-    """The except clauses of one try statement, in order.  Each is a type
-    expression (None for a bare ``except:``) and what its body does with the
-    exception: ``handles`` it, ``reraises`` it, ``raises`` another (then the
-    third item is the new type's expression), or ``may raise`` (a raise under
-    a condition, or of a type that cannot be known: it counts as handled, and
+    """The except clauses of one try statement, in order (:class:`_Clause`):
+    each a type expression (None for a bare ``except:``) and what its body
+    does with the exception (:class:`_Action`): it handles it, re-raises it,
+    raises another (of the type of ``raised``), or may raise (a raise under a
+    condition, or of a type that cannot be known: it counts as handled, and
     if it does raise, the next wrapped function out decides again)."""
 
     __slots__ = ("clauses",)
@@ -3217,18 +3241,18 @@ class _ExceptClauses(_Catcher):
         """When every type, and every type raised instead, is a global name
         (or attributes of one) of the code's, not a local."""
         local = _local_names(code)
-        return all(_global_reference(expr, local) for type_expr, _, raised in self.clauses
-                   for expr in (type_expr, raised))
+        return all(_global_reference(expr, local) for clause in self.clauses
+                   for expr in (clause.type_expr, clause.raised))
 
     def catches(self, etype, frame, below):
-        for type_expr, action, raised in self.clauses:
-            if type_expr is not None and not issubclass(
-                    etype, _as_tuple(_evaluate(type_expr, frame))):
+        for clause in self.clauses:
+            if clause.type_expr is not None and not issubclass(
+                    etype, _as_tuple(_evaluate(clause.type_expr, frame))):
                 continue
-            if action == "reraises":
+            if clause.action is _Action.RERAISES:
                 return False
-            if action == "raises":
-                new = _evaluate(raised, frame)
+            if clause.action is _Action.RAISES:
+                new = _evaluate(clause.raised, frame)
                 if isinstance(new, BaseException):
                     return type(new)
                 if isinstance(new, type) and issubclass(new, BaseException):
@@ -3931,9 +3955,10 @@ def _find_catchers(code, lasti):
 # StopIteration; a generator's body (3.12+) makes a StopIteration raised in
 # it a RuntimeError.  Everything else they raise again.
 _IMPLICIT_HANDLERS = {  # instruction: (its clause, the argument it must have, if any)
-    "END_ASYNC_FOR": ((StopAsyncIteration, "handles", None), None),
-    "CLEANUP_THROW": ((StopIteration, "handles", None), None),
-    "CALL_INTRINSIC_1": (((StopIteration, StopAsyncIteration), "raises", RuntimeError),
+    "END_ASYNC_FOR": (_Clause(StopAsyncIteration, _Action.HANDLES), None),
+    "CLEANUP_THROW": (_Clause(StopIteration, _Action.HANDLES), None),
+    "CALL_INTRINSIC_1": (_Clause((StopIteration, StopAsyncIteration), _Action.RAISES,
+                                 RuntimeError),
                          "INTRINSIC_STOPITERATION_ERROR"),
 }
 
@@ -4003,7 +4028,7 @@ def _table_catchers(code, lasti):
         ends = _finally_end(instructions, i)
         if ends is not None:  # a finally block: its body runs, then the same goes on
             if instructions[ends].opname != "RERAISE":  # it returns: swallowed
-                return [_ExceptClauses(clauses + [(None, "handles", None)])]
+                return [_ExceptClauses(clauses + [_Clause(None, _Action.HANDLES)])]
             at = instructions[ends].offset
             continue
         while True:
@@ -4011,10 +4036,11 @@ def _table_catchers(code, lasti):
             while instructions[i].opname in _TYPE_LOADS:
                 i += 1
             if instructions[i].opname == "CHECK_EXC_MATCH" and i > start:
-                clauses.append((_bytecode_expression(instructions[start:i]), "may raise", None))
+                clauses.append(_Clause(_bytecode_expression(instructions[start:i]),
+                                       _Action.MAY_RAISE))
                 i = index[instructions[i + 1].argval]  # the jump to the next clause
             elif i == start and instructions[i].opname == "POP_TOP":  # a bare except
-                clauses.append((None, "may raise", None))
+                clauses.append(_Clause(None, _Action.MAY_RAISE))
                 return [_ExceptClauses(clauses)]
             elif i == start and instructions[i].opname == "RERAISE":  # no clause matched
                 at = instructions[i].offset
@@ -4074,10 +4100,11 @@ def _block_catchers(code, lasti):
                 i += 1
             if instructions[i].opname != "JUMP_IF_NOT_EXC_MATCH":
                 return None
-            clauses.append((_bytecode_expression(instructions[start:i]), "may raise", None))
+            clauses.append(_Clause(_bytecode_expression(instructions[start:i]),
+                                   _Action.MAY_RAISE))
             i = index[instructions[i].argval]
         if instructions[i].opname == "POP_TOP":  # a bare except
-            clauses.append((None, "may raise", None))
+            clauses.append(_Clause(None, _Action.MAY_RAISE))
             break
         if instructions[i].opname != "RERAISE":  # a finally block
             return None
@@ -4260,30 +4287,30 @@ def _collect_catchers(body, position, found, path):
 
 
 def _clause(handler, path):
-    """``(type expression, action, raised type expression)`` of an except
-    clause, for :class:`_ExceptClauses`: what its body does is decided from
+    """The :class:`_Clause` of an except clause, for
+    :class:`_ExceptClauses`: what its body does is decided from
     its raise statements.  One raise, as its last statement, with no return,
     break or continue before it, always runs; any other raise may not."""
     type_expr = _expression(handler.type, path)
     raises = [n for n in _walk_own_scope(handler.body) if isinstance(n, ast.Raise)]
     if not raises:
-        return type_expr, "handles", None
+        return _Clause(type_expr, _Action.HANDLES)
     leaves = any(isinstance(n, (ast.Return, ast.Break, ast.Continue))
                  or isinstance(n, ast.Call) and _called_name(n) in _TEST_ENDING_CALLS
                  for n in _walk_own_scope(handler.body))
     if len(raises) > 1 or handler.body[-1] is not raises[0] or leaves:
-        return type_expr, "may raise", None
+        return _Clause(type_expr, _Action.MAY_RAISE)
     exc = raises[0].exc
     if isinstance(exc, ast.Call) and isinstance(exc.func, ast.Attribute) \
             and exc.func.attr == "with_traceback":
         exc = exc.func.value  # raise e.with_traceback(tb): e again, told another story
     if exc is None or isinstance(exc, ast.Name) and exc.id == handler.name:
-        return type_expr, "reraises", None
+        return _Clause(type_expr, _Action.RERAISES)
     raised = exc.func if isinstance(exc, ast.Call) else exc
     if not _reference(raised) or handler.name in {
             n.id for n in ast.walk(raised) if isinstance(n, ast.Name)}:
-        return type_expr, "may raise", None  # raise error.cause: known once it runs
-    return type_expr, "raises", _expression(raised, path)
+        return _Clause(type_expr, _Action.MAY_RAISE)  # raise error.cause: known once it runs
+    return _Clause(type_expr, _Action.RAISES, _expression(raised, path))
 
 
 # Calls that end a test without failing it (they raise a test runner's
