@@ -2841,38 +2841,53 @@ def _is_test_outcome(exc):
     return False
 
 
+class _NoStop(enum.Enum):
+    """Why an exception propagates with no stop (see :func:`_stop_decision`)."""
+    CONTROL_FLOW = "control flow"
+    PROPAGATED = "propagated"
+    IN_A_SESSION = "inside a debugger session"
+    SWITCHED_OFF = "switched off (%hot_restart off)"
+    LET_GO = "the user let it propagate"
+    MARKED = "marked as control flow"
+    NO_TERMINAL = "no terminal"
+    RECURSION = "recursion: stop at its outermost call"
+    CAUGHT = "a caller catches it"
+    LET_GO_ELSEWHERE = "the user let it propagate in another process"
+
+
 def _stop_decision(exc, frame, definition):
-    """Return None to open the debugger, or why ``exc`` propagates instead.
+    """Return None to open the debugger, or why ``exc`` propagates instead
+    (a :class:`_NoStop`).
 
     The cheap checks come first; the look up the stack (would a caller
     catch it?) runs only for an exception that passed them.
     """
     if isinstance(exc, _NEVER_STOP) or _is_debugger_quit(exc):
-        return "control flow"
+        return _NoStop.CONTROL_FLOW
     if isinstance(exc, PROPAGATED_EXCEPTIONS) or (
             definition is not None and definition.propagated
             and isinstance(exc, definition.propagated)):
-        return "propagated"
+        return _NoStop.PROPAGATED
     if _session.get() is not None:
-        return "inside a debugger session"
+        return _NoStop.IN_A_SESSION
     if _stops.switched_off:
-        return "switched off (%hot_restart off)"
+        return _NoStop.SWITCHED_OFF
     if _let_go(exc):
-        return "the user let it propagate"
+        return _NoStop.LET_GO
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
-        return "marked as control flow"
+        return _NoStop.MARKED
     terminal = _has_terminal() or _debuggers.attached() or _elsewhere.place() is not None
     if not terminal and _stops.warned_no_terminal:
-        return "no terminal"
+        return _NoStop.NO_TERMINAL
     if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
-        return "recursion: stop at its outermost call"
+        return _NoStop.RECURSION
     if _caught_above(exc, frame):
-        return "a caller catches it"
+        return _NoStop.CAUGHT
     if _is_test_outcome(exc):  # asked only here, where it would stop
-        return "control flow"
+        return _NoStop.CONTROL_FLOW
     if _let_go_elsewhere(exc):
-        return "the user let it propagate in another process"
-    return None if terminal else "no terminal"
+        return _NoStop.LET_GO_ELSEWHERE
+    return None if terminal else _NoStop.NO_TERMINAL
 
 
 def _let_go(exc):
@@ -5363,7 +5378,7 @@ def _propagate():
         _stops.loops[frame] = exc  # --xloop: the develop loop, from this failure
         return False
     if reason is not None:
-        if reason == "no terminal" and not _stops.warned_no_terminal:
+        if reason is _NoStop.NO_TERMINAL and not _stops.warned_no_terminal:
             _stops.warned_no_terminal = True
             _output.notice(f"stdin is not a terminal, so no debugger opens for "
                            f"{type(exc).__name__}; it propagates as usual.")
