@@ -484,6 +484,10 @@ def _crc(text):
 
 #: One definition in a file's outline (see :func:`_outline`).
 _Def = collections.namedtuple("_Def", "kind parent first text head")
+#: what the compiled version of a file knows of one function (see
+#: :meth:`_Registry.version`): its ordinal among the definitions of its
+#: name, and the source texts of its defaults
+_Indexed = collections.namedtuple("_Indexed", "ordinal defaults")
 
 
 def _outline(body, lines, counts=None, flags=0):
@@ -1167,7 +1171,7 @@ class _FileVersion:
         self.path, self.stamp = path, stamp
         self.module = None      # the instrumented code of the whole file
         self.codes = codes      # {(qualname, first_line): code}
-        self.index = index      # {(qualname, first_line): (ordinal, default texts)}
+        self.index = index      # {(qualname, first_line): _Indexed}
         started = _process_start()
         self.older_than_process = (stamp is not None and started is not None
                                    and stamp.written_before(started - 2))
@@ -1286,7 +1290,7 @@ def _load_cached(path, stamp, variant=""):
         return None
     module, index, outline = entry
     outline["defs"] = {key: _Def(*value) for key, value in outline["defs"].items()}
-    return module, index, outline
+    return module, {key: _Indexed(*value) for key, value in index.items()}, outline
 
 
 def _store_cached(path, stamp, module, index, outline, variant=""):
@@ -1298,6 +1302,7 @@ def _store_cached(path, stamp, module, index, outline, variant=""):
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         temporary = f"{cache}.{os.getpid()}.tmp"
         plain = {**outline, "defs": {k: tuple(v) for k, v in outline["defs"].items()}}
+        index = {k: tuple(v) for k, v in index.items()}
         with open(temporary, "wb") as f:
             f.write(importlib.util.MAGIC_NUMBER
                     + marshal.dumps((stamp.key(), module, index, plain)))
@@ -1363,7 +1368,7 @@ class _Registry:
         version = _FileVersion(path, stamp, codes, index)
         version.module = module
         for key, code in codes.items():
-            self.own(code, self.definition(path, key[0], index[key][0]))
+            self.own(code, self.definition(path, key[0], index[key].ordinal))
         self.versions[path] = version
         if path not in self.files:
             self.files[path] = _FileState(path, stamp, outline,
@@ -1385,7 +1390,7 @@ class _Registry:
             prepare(tree, "".join(lines))
         nodes = _instrument_tree(tree, lines, _loops.targets_in(path))
         module = compile(tree, path, "exec", flags=flags, dont_inherit=True)
-        index = {key: (ordinal, _default_texts(lines, node))
+        index = {key: _Indexed(ordinal, _default_texts(lines, node))
                  for key, (ordinal, node) in nodes.items() if not isinstance(node, ast.ClassDef)}
         return module, index, outline
 
@@ -1410,7 +1415,7 @@ class _Registry:
         closures it already made run it, unknown to us until a reload."""
         for key, nested in _function_codes(code, qualname + ".<locals>.").items():
             if key in version.index:
-                inner = self.definition(path, key[0], version.index[key][0])
+                inner = self.definition(path, key[0], version.index[key].ordinal)
                 inner.origins.append(nested)
 
     def own(self, code, definition):
@@ -1463,7 +1468,7 @@ class _Registry:
             if definition.code is None:
                 same = code.co_filename == path and _fingerprint(code) == _fingerprint(new)
                 definition.code = code if same else new
-                definition.defaults = version.index[keys[0]][1]
+                definition.defaults = version.index[keys[0]].defaults
             for fn in gc.get_referrers(code):
                 if type(fn) is types.FunctionType and fn.__code__ is code:
                     definition.functions.add(fn)
@@ -1506,7 +1511,7 @@ class _Registry:
             _carry_runtime(fn.__globals__)
             definition.code = new
             definition.functions.add(fn)
-            definition.defaults = version.index[key][1]
+            definition.defaults = version.index[key].defaults
             if propagated:
                 definition.propagated = tuple(propagated)
         return None
@@ -1981,9 +1986,9 @@ def _reparse(state, lines):
     if new is None:
         new = _outline(region.body, lines, counts)
     # the region's definitions go between those before and after it
-    ordered = {k: v for k, v in defs.items() if v[2] < start}
+    ordered = {k: v for k, v in defs.items() if v.first < start}
     ordered.update(new["defs"])
-    ordered.update((k, v) for k, v in defs.items() if v[2] > end + delta)
+    ordered.update((k, v) for k, v in defs.items() if v.first > end + delta)
     statements.update((k, v) for k, v in new["statements"].items() if k is not None)
     statements[None] += new["statements"][None] + [
         (crc, line + delta) for crc, line in old["statements"][None] if line > end]
@@ -1997,7 +2002,7 @@ def _reparse(state, lines):
 def _counts_before(defs, line):
     counts = {}
     for (qualname, ordinal), value in defs.items():
-        if value[2] < line:
+        if value.first < line:
             counts[qualname] = ordinal + 1
     return counts
 
@@ -2526,7 +2531,7 @@ def _adopt_nested(definition, code, found):
     from a changed or moved nested definition run its new code."""
     path = definition.path
     old_defs, new_defs = found.state.outline["defs"], found.outline["defs"]
-    firsts = {(q, d[2]): o for (q, o), d in new_defs.items()}
+    firsts = {(q, d.first): o for (q, o), d in new_defs.items()}
     prefix = definition.qualname + ".<locals>."
     for (qualname, first), nested in _function_codes(code, prefix).items():
         ordinal = firsts.get((qualname, first))
