@@ -2983,13 +2983,30 @@ class _StopCaches:
 
     def __init__(self):
         self.terminal = None   # (stdin, whether it is a terminal)
-        self.catchers = {}     # (id(code), lasti) -> (code, catchers)
-        self.trees = {}        # path -> (stamp, {(name, first_line): node})
-        self.local_names = {}  # code -> the names local to it
+        self.catchers = _Bounded(4096)     # (id(code), lasti) -> (code, catchers)
+        self.trees = _Bounded(256)         # path -> (stamp, {(name, first_line): node})
+        self.local_names = _Bounded(4096)  # code -> the names local to it
         # (id(code), lasti, type) -> (code, (verdict, type), whether the
         # exception passes a wrapped function there: _PASSES_WRAPPED, or
         # the verdict)
-        self.verdicts = {}
+        self.verdicts = _Bounded(8192)
+
+
+class _Bounded(dict):
+    """A cache that forgets everything once it holds ``limit`` entries: what
+    a program asks about again soon comes back at once."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key, value):
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
 
 
 _stops, _caches = _Stops(), _StopCaches()
@@ -3664,12 +3681,10 @@ def _frame_verdict(frame, below, etype):
     verdict = _ask(catchers, etype, frame, below)
     if all(c.fixed(code, frame) for c in catchers
            if c.concerns is None or issubclass(etype, c.concerns)):
-        if len(_caches.verdicts) > 8192:
-            _caches.verdicts.clear()
         passes = verdict[0]
         if passes is False and _PROPAGATE in code.co_names:
             passes = _PASSES_WRAPPED
-        _caches.verdicts[key] = (code, verdict, passes)
+        _caches.verdicts.keep(key, (code, verdict, passes))
     return verdict
 
 
@@ -3793,10 +3808,8 @@ def _local_names(code):
     """The names local to ``code`` (3.11+ builds ``co_varnames`` anew at each look)."""
     names = _caches.local_names.get(code)
     if names is None:
-        if len(_caches.local_names) > 4096:
-            _caches.local_names.clear()
-        names = _caches.local_names[code] = frozenset(
-            code.co_varnames + code.co_cellvars + code.co_freevars)
+        names = _caches.local_names.keep(code, frozenset(
+            code.co_varnames + code.co_cellvars + code.co_freevars))
     return names
 
 
@@ -3907,11 +3920,7 @@ def _catchers_at(code, lasti):
     hit = _caches.catchers.get(key)
     if hit is not None and hit[0] is code:
         return hit[1]
-    if len(_caches.catchers) > 4096:
-        _caches.catchers.clear()
-    found = _find_catchers(code, lasti)
-    _caches.catchers[key] = (code, found)
-    return found
+    return _caches.catchers.keep(key, (code, _find_catchers(code, lasti)))[1]
 
 
 def _catch_all_of(code):
@@ -4221,10 +4230,7 @@ def _tree_of(code):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             index[(node.name, _first_line(node))] = node
-    if len(_caches.trees) > 256:
-        _caches.trees.clear()
-    _caches.trees[key] = (stamp, index)
-    return index
+    return _caches.trees.keep(key, (stamp, index))[1]
 
 
 def _definition_alone(code, lines):
