@@ -2747,7 +2747,36 @@ def _unwrapped_changes():
                    f"hot_restart.wrap_module() on it) to include it")
 
 
-def _describe_reloads(found, again="type c again, or q to let the error propagate"):
+class _Reloaded:
+    """One reload and its report: ``found`` (a :class:`_FileReload` per
+    changed file), ``message`` (the one-line report, or None when nothing
+    changed), ``errors`` (why nothing was applied, if so)."""
+
+    __slots__ = ("found", "message", "errors")
+
+    def __init__(self, found, again):
+        self.found = found
+        self.message = _describe_reloads(found, again)
+        self.errors = [f.error for f in found if f.error]
+
+    @property
+    def changed(self):
+        """Did a definition that runs get new code?"""
+        return any(e.kind == _CHANGED for f in self.found for e in f.events)
+
+
+_AGAIN_IN_THE_DEBUGGER = "type c again, or q to let the error propagate"
+
+
+def _reload(only=None, again=_AGAIN_IN_THE_DEBUGGER):
+    """Reload what changed on disk (see :func:`_reload_files`), and say so:
+    the one step of every way to reload (continue, the debugger's reload
+    and restart, :func:`reload`, the watcher, :func:`patch`); ``again``
+    tells how to try again where it is said."""
+    return _Reloaded(_reload_files(only), again)
+
+
+def _describe_reloads(found, again=_AGAIN_IN_THE_DEBUGGER):
     """The report: one line per changed file, or the errors that stopped it
     all (``again`` says how to try again in the debugger at hand)."""
     errors = [f.error for f in found if f.error]
@@ -4691,11 +4720,10 @@ class _PdbAdapter(_Adapter):
             self.error(f"{frame.f_code.co_name} is not wrapped, so it cannot be restarted; "
                        f"where marks the frames that can with [retry]")
             return None
-        found = _reload_files()
-        message = _describe_reloads(found)
-        if message:
-            self.message(message)
-        if any(f.error for f in found):
+        reloaded = _reload()
+        if reloaded.message:
+            self.message(reloaded.message)
+        if reloaded.errors:
             return None
         self._current.retry_frame = frame
         self.choose(_Outcome.RETRY)
@@ -4726,7 +4754,7 @@ class _PdbAdapter(_Adapter):
         """reload
         Load every edit to files with wrapped code now, say what changed,
         and stay at the prompt."""
-        self.message(_describe_reloads(_reload_files()) or "nothing changed on disk")
+        self.message(_reload().message or "nothing changed on disk")
 
     do_c = do_cont = do_continue
     do_q = do_exit = do_quit
@@ -5279,10 +5307,10 @@ def _hold_session(session):
                     debugger.run_session(session, banner)
                 if session.outcome is not _Outcome.CONTINUE or not RELOAD_ON_CONTINUE:
                     break
-                found = _reload_files(None if RELOAD_ALL_ON_CONTINUE else session.definition)
-                message = "\n".join(filter(None, [_describe_reloads(found, debugger.again),
-                                                  _unwrapped_changes()]))
-                if not any(f.error for f in found):
+                reloaded = _reload(None if RELOAD_ALL_ON_CONTINUE else session.definition,
+                                   debugger.again)
+                message = "\n".join(filter(None, [reloaded.message, _unwrapped_changes()]))
+                if not reloaded.errors:
                     if message:
                         debugger.message(message)
                     break
@@ -5439,11 +5467,10 @@ def _picked_up_fix(exc, name):
     call runs again before anything stops."""
     if _elsewhere.place() is None:
         return False
-    found = _reload_files()
-    if not found or any(f.error for f in found) or not any(
-            e.kind == _CHANGED for f in found for e in f.events):
+    reloaded = _reload()
+    if reloaded.errors or not reloaded.changed:
         return False
-    files = ", ".join(_short(f.state.path) for f in found)
+    files = ", ".join(_short(f.state.path) for f in reloaded.found)
     _output.notice(f"{type(exc).__name__} in {name}() in process {os.getpid()}: "
                    f"{files} changed since this process loaded it; the edits are loaded and "
                    f"{name}() runs again")
@@ -6240,7 +6267,7 @@ def reload():
     to compile.  Prints one line per changed file, and nothing when nothing
     changed.
     """
-    message = _describe_reloads(_reload_files())
+    message = _reload().message
     if message:
         _output.say(message)
 
@@ -8024,17 +8051,16 @@ class _Watcher:
         """One look: apply the files saved since, once they have settled."""
         if not self.changed():
             return False
-        found = self.settle_and_reload()
-        if found is None:
+        reloaded = self.settle_and_reload()
+        if reloaded is None:
             return False
-        message = _describe_reloads(found, again="save it again")
-        if message:
-            _output.say(message)
+        if reloaded.message:
+            _output.say(reloaded.message)
         return True
 
     def settle_and_reload(self):
         """Once the changed files stay as they are for a moment, reload
-        them: the reload's findings, or None while a session is open (its
+        them: the :class:`_Reloaded`, or None while a session is open (its
         own continue reloads)."""
         import time
         changed = self.changed()
@@ -8048,15 +8074,15 @@ class _Watcher:
             return None
         try:
             with _applied_together():
-                found = _reload_files()
+                reloaded = _reload(again="save it again")
         finally:
             _registry.lock.release()
-        for f in found:
+        for f in reloaded.found:
             if f.error:
                 self.failed[f.state.path] = f.stamp or _stamp(f.state.path)
             else:
                 self.failed.pop(f.state.path, None)
-        return found
+        return reloaded
 
 
 class _FolderNotices:
@@ -8222,10 +8248,10 @@ def _next_event():
             line = sys.stdin.readline()
             return "command", line.strip() if line else "c"
         if _watcher.changed():
-            found = _watcher.settle_and_reload()
-            if found is not None:
+            reloaded = _watcher.settle_and_reload()
+            if reloaded is not None:
                 _output.say("")
-                return "save", _describe_reloads(found, again="save it again")
+                return "save", reloaded.message
 
 
 def watch():
@@ -8271,13 +8297,6 @@ def _set_text(path, text):
     linecache.cache[path] = (len(text), None, text.splitlines(True), path)
 
 
-def _reload_and_report(path):
-    found = _reload_files()
-    errors = [f.error for f in found if f.error]
-    message = _describe_reloads(found, again="patch it again")
-    return errors, message
-
-
 def patch(fn, source):
     """Put ``source`` (the text of a new definition of ``fn``, a ``def``
     statement, at any indentation) in place of ``fn``'s definition, through
@@ -8298,12 +8317,12 @@ def patch(fn, source):
     text = "".join(lines[:first - 1]) + body + "".join(lines[last:])
     record = _patches.get(path) or _Patch(path, "".join(lines))
     _set_text(path, text)
-    errors, message = _reload_and_report(path)
-    if errors:
+    reloaded = _reload(again="patch it again")
+    if reloaded.errors:
         _set_text(path, None if path not in _patches else "".join(lines))
-        raise ReloadException("; ".join(errors) + "; nothing was changed")
+        raise ReloadException("; ".join(reloaded.errors) + "; nothing was changed")
     _patches[path] = record
-    return message
+    return reloaded.message
 
 
 def revert(fn):
@@ -8314,7 +8333,7 @@ def revert(fn):
     if record is None:
         raise ReloadException(f"{_short(path)} has no patch to revert")
     _set_text(path, None)
-    return _reload_and_report(path)[1]
+    return _reload(again="patch it again").message
 
 
 def commit(fn):
