@@ -547,39 +547,41 @@ def _plain_statements(body, lines):
 # Instrumentation
 ###############################################################################
 
-def _at(node, pos):
-    """Give a generated node (and its generated children) the position ``pos``."""
-    lineno, col = pos
-    for child in ast.walk(node):
-        if "lineno" in child._attributes and getattr(child, "lineno", None) is None:
-            child.lineno = child.end_lineno = lineno
-            child.col_offset = child.end_col_offset = col
-    return node
-
-
 _LOAD, _STORE = ast.Load(), ast.Store()
 
 
 class _Maker:
-    """Builds generated nodes that all carry one position, without a walk."""
+    """The one way generated nodes get their position: all the nodes one
+    maker builds carry the same one, without a walk.  ``_Maker(line,
+    column)`` is a point; ``_Maker.like(node)`` the span of a node of the
+    user's that the new one stands for."""
 
-    def __init__(self, lineno, col):
+    def __init__(self, lineno, col, end_lineno=None, end_col=None):
         self.pos = {"lineno": lineno, "col_offset": col,
-                    "end_lineno": lineno, "end_col_offset": col}
+                    "end_lineno": lineno if end_lineno is None else end_lineno,
+                    "end_col_offset": col if end_col is None else end_col}
+
+    @classmethod
+    def like(cls, node):
+        return cls(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
 
     def __call__(self, cls, **fields):
-        node = cls(**fields)
-        node.__dict__.update(self.pos)
-        return node
+        return self.place(cls(**fields))
 
     def name(self, id_, ctx=_LOAD):
-        node = ast.Name(id_, ctx)
+        return self.place(ast.Name(id_, ctx))
+
+    def place(self, node):
+        """Give ``node`` (built elsewhere) this position; returns it."""
         node.__dict__.update(self.pos)
         return node
 
-
-def _name(id_):
-    return ast.Name(id=id_, ctx=ast.Load())
+    def fill(self, node):
+        """Give this position to ``node`` and its descendants that have none."""
+        for child in ast.walk(node):
+            if "lineno" in child._attributes and getattr(child, "lineno", None) is None:
+                self.place(child)
+        return node
 
 
 class _Plan:
@@ -859,9 +861,9 @@ def _rewrite_super(body, fn, owner):
     for node in _walk_own_scope(body):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id == "super" and not node.args and not node.keywords):
-            node.func = ast.copy_location(_name(_SUPER), node.func)
-            node.args = [ast.copy_location(ast.Constant(owner), node.func),
-                         ast.copy_location(_name(first), node.func)]
+            at = _Maker.like(node.func)
+            node.func = at.name(_SUPER)
+            node.args = [at(ast.Constant, value=owner), at.name(first)]
 
 
 def _walk_own_scope(body):
@@ -907,13 +909,12 @@ def _read_through(fn, names, scopes):
                     continue
                 if isinstance(child, ast.Nonlocal) and visible & set(child.names):
                     kept = [n for n in child.names if n not in visible]
-                    value[i] = ast.copy_location(
-                        ast.Nonlocal(names=kept) if kept else ast.Pass(), child)
+                    value[i] = _Maker.like(child).place(
+                        ast.Nonlocal(names=kept) if kept else ast.Pass())
                 elif isinstance(child, ast.Name) and child.id in visible:
-                    holder = ast.copy_location(
-                        ast.Constant(_free_placeholder(child.id)), child)
-                    child = ast.copy_location(
-                        ast.Attribute(value=holder, attr="value", ctx=child.ctx), child)
+                    at = _Maker.like(child)
+                    holder = at(ast.Constant, value=_free_placeholder(child.id))
+                    child = at(ast.Attribute, value=holder, attr="value", ctx=child.ctx)
                     if isinstance(value, list):
                         value[i] = child
                     else:
@@ -966,10 +967,7 @@ def _instrument_all(definitions, scopes, lines=None, keep_free=None, loops=()):
                     ast.Call, func=at.name(_LOOP_ENTER), args=[], keywords=[])))
         # Functions made at run time (closures, and all of a module imported
         # instrumented) join the registry as they are made.
-        track = ast.Name(_TRACK, _LOAD)
-        track.__dict__.update(lineno=node.lineno, col_offset=node.col_offset,
-                              end_lineno=node.lineno, end_col_offset=node.col_offset)
-        node.decorator_list.append(track)
+        node.decorator_list.append(_Maker(node.lineno, node.col_offset).name(_TRACK))
     return index
 
 
@@ -1716,9 +1714,9 @@ def _surrogate(node, ancestors, scopes):
                              decorator_list=[], returns=None, type_comment=None)
             if sys.version_info >= (3, 12):
                 copy.type_params = []
-        ast.copy_location(copy, anc)
+        _Maker.like(anc).place(copy)
         for stmt in copy.body:
-            _at(stmt, (anc.lineno, anc.col_offset))
+            _Maker(anc.lineno, anc.col_offset).fill(stmt)
         inner = copy
     return ast.Module(body=[inner], type_ignores=[])
 
@@ -5729,7 +5727,7 @@ class _Rest:
         owner = _enclosing_class(code)
         holder = node if owner is None else ast.ClassDef(
             name=owner, bases=[], keywords=[], body=[node], decorator_list=[])
-        tree = ast.fix_missing_locations(ast.Module(body=[holder], type_ignores=[]))
+        tree = _Maker.like(node).fill(ast.Module(body=[holder], type_ignores=[]))
         _instrument_tree(tree)
         module = compile(tree, code.co_filename, "exec", dont_inherit=True)
         rest = next(c for c in _function_codes(module).values() if c.co_name == node.name)
@@ -5773,7 +5771,7 @@ def _after_last_yield(body):
     for i, outer in enumerate(body):
         if isinstance(outer, _TRIES) and statements is outer.body:
             inner = copy.copy(outer)
-            inner.body = after or [ast.copy_location(ast.Pass(), stmt)]
+            inner.body = after or [_Maker.like(stmt)(ast.Pass)]
             return [inner, *body[i + 1:]]
     return None
 
