@@ -960,7 +960,9 @@ def _instrument_all(definitions, scopes, lines=None, keep_free=None, loops=()):
             keep = keep_free.get(qualname, ()) if keep_free else ()
             plan = _plan(node, qualname, ancestors, scopes, keep)
             _instrument(node, plan)
-            if qualname in loops and not plan.generator:
+            if qualname in loops and (plan.generator or isinstance(node, ast.AsyncFunctionDef)):
+                _loops.refuse(qualname, "a generator" if plan.generator else "a coroutine")
+            elif qualname in loops:
                 guarded = next(n for n in node.body if isinstance(n, ast.Try))
                 at = _Maker(guarded.body[0].lineno, guarded.body[0].col_offset)
                 guarded.body.insert(0, at(ast.Expr, value=at(
@@ -5411,7 +5413,8 @@ def _propagate():
     except Exception as internal:  # a bug of ours must not change the program's fate
         _internal_error(internal, exc)
         return True
-    if reason is None and definition is not None and _loops.wanted(definition, "raises"):
+    if reason is None and definition is not None and _loops.wanted(definition, "raises") \
+            and not _loops.refused_for(frame.f_code, definition.qualname):
         _stops.loops[frame] = exc  # --xloop: the develop loop, from this failure
         return False
     if reason is not None:
@@ -5482,7 +5485,7 @@ def _note_generator_count(frame, exc):
         _stops.replays[frame] = _failed_count(frame, exc)
 
 
-_CO_GENERATOR, _CO_ASYNC_GENERATOR = 0x20, 0x200
+_CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
 
 
 def _restart_target(cells, frame):
@@ -8143,6 +8146,7 @@ class _Loops:
     def __init__(self):
         self.always, self.raises = set(), set()
         self._paths = {}
+        self.refused = set()  # the names said to be generators or coroutines
 
     def add(self, name, kind):
         module, _, qualname = name.rpartition(":")
@@ -8169,6 +8173,25 @@ class _Loops:
             return ()
         real = os.path.realpath(path)
         return {q for m, q in self.always if self._path(m) == real}
+
+    def refuse(self, qualname, what):
+        """Say once that ``qualname``, named by --loop or --xloop, is
+        ``what`` (a generator, a coroutine): the develop loop runs plain
+        functions only; it runs as usual (and stops as usual)."""
+        if qualname not in self.refused:
+            self.refused.add(qualname)
+            _output.notice(f"{qualname}() is {what} function, which the develop loop "
+                           f"cannot run on its own; it runs (and stops) as usual")
+
+    def refused_for(self, code, qualname):
+        """Is ``code`` that of a generator or coroutine (told once)?"""
+        if code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
+            self.refuse(qualname, "a generator")
+        elif code.co_flags & _CO_COROUTINE:
+            self.refuse(qualname, "a coroutine")
+        else:
+            return False
+        return True
 
     def wanted(self, definition, kind):
         targets = getattr(self, kind)
