@@ -5588,17 +5588,25 @@ def _again(cells):
         while True:
             try:
                 return _call_again(cells, frame)
-            except _Again:
-                continue
-            except TypeError as exc:
-                if not _refused_arguments(exc, frame):
-                    _hide_own_frames(exc.__traceback__)
-                    raise
             except BaseException as exc:
-                _hide_own_frames(exc.__traceback__)
-                raise
+                if not _runs_again(exc, frame):
+                    raise
     finally:
         _stops.restarting.discard(id(frame))
+
+
+def _runs_again(exc, frame):
+    """After the call that :func:`_again` or :func:`_again_async` ran for
+    ``frame`` raised ``exc``: run it again (a restart inside it asked for
+    the first one, or the edited function refused the arguments and the
+    user fixed it at the prompt)?  If not, ``exc`` propagates, without
+    hot-restart's frames in its traceback."""
+    if isinstance(exc, _Again):
+        return True
+    if isinstance(exc, TypeError) and _refused_arguments(exc, frame):
+        return True
+    _hide_own_frames(exc.__traceback__)
+    return False
 
 
 def _refused_arguments(exc, frame):
@@ -5622,7 +5630,9 @@ def _refused_arguments(exc, frame):
 
 
 async def _again_async(cells):
-    """The same as :func:`_again`, for coroutine functions."""
+    """The same as :func:`_again`, for coroutine functions, with the same
+    decisions (:func:`_runs_again`); the develop loop runs plain functions
+    only (see :meth:`_Loops.refuse`)."""
     frame = sys._getframe(1)
     outer = frame.f_back
     if outer is not None and outer.f_code is _again_async.__code__:
@@ -5632,15 +5642,9 @@ async def _again_async(cells):
         while True:
             try:
                 return await _call_again(cells, frame)
-            except _Again:
-                continue
-            except TypeError as exc:
-                if not _refused_arguments(exc, frame):
-                    _hide_own_frames(exc.__traceback__)
-                    raise
             except BaseException as exc:
-                _hide_own_frames(exc.__traceback__)
-                raise
+                if not _runs_again(exc, frame):
+                    raise
     finally:
         _stops.restarting.discard(id(frame))
 
