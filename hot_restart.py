@@ -327,6 +327,13 @@ def _analyze(fn, scopes, deep=True):
 _PATTERN_FIELDS = ("patterns", "kwd_patterns", "pattern")
 
 
+def _pattern_binds(pattern):
+    """The names a match pattern binds itself (``case [x, *rest]``: the
+    capture's ``x``, the star's ``rest``, a mapping's ``**rest``), not those
+    of the patterns inside it."""
+    return [n for n in (getattr(pattern, "name", None), getattr(pattern, "rest", None)) if n]
+
+
 def _bind_statements(body, scope):
     """What a body binds, from its statements and targets alone."""
     stores = scope.stores
@@ -364,9 +371,7 @@ def _bind_statements(body, scope):
                 stack.append(case.pattern)
                 stack.extend(case.body)
         elif isinstance(node, ast.pattern):
-            for name in ("name", "rest"):
-                if getattr(node, name, None):
-                    stores.add(getattr(node, name))
+            stores.update(_pattern_binds(node))
             for field in _PATTERN_FIELDS:
                 inner = getattr(node, field, None)
                 if isinstance(inner, list):
@@ -430,13 +435,8 @@ def _walk_scope(stack, scope, scopes):
             if node.name:
                 stores.add(node.name)
             stack.extend(ast.iter_child_nodes(node))
-        elif kind.__name__ in ("MatchAs", "MatchStar"):
-            if node.name:
-                stores.add(node.name)
-            stack.extend(ast.iter_child_nodes(node))
-        elif kind.__name__ == "MatchMapping":
-            if node.rest:
-                stores.add(node.rest)
+        elif isinstance(node, ast.pattern):
+            stores.update(_pattern_binds(node))
             stack.extend(ast.iter_child_nodes(node))
         else:
             stack.extend(ast.iter_child_nodes(node))
