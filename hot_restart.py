@@ -2972,6 +2972,37 @@ def _the_mail():
 _letters = _Mail()
 
 
+class _Restart:
+    """What the handler of a failed call that is to run again hands to the
+    restart (:func:`_again` and its kin), in one record: made when the stop
+    is decided, filled by the session, taken once by the restart.
+
+    ``definition``: the failed function's; ``typed``: parameters assigned
+    at the prompt (the restart passes them); ``replay``: a generator's
+    ``(count, delegating)``, read while the exception still said where it
+    failed (see :class:`_Replay`); ``loop``: how a develop loop starts
+    (_MISSING, or the failure of an ``--xloop``), None for none."""
+
+    __slots__ = ("definition", "typed", "replay", "loop")
+
+    def __init__(self):
+        self.definition, self.typed, self.replay, self.loop = None, {}, None, None
+
+
+def _restart_of(frame):
+    """The record of ``frame``'s coming restart, made at first use."""
+    record = _stops.restarts.get(frame)
+    if record is None:
+        record = _stops.restarts[frame] = _Restart()
+    return record
+
+
+def _taken_restart(frame):
+    """The record of ``frame``'s restart, taken by the restart (an empty one
+    if nothing was handed over)."""
+    return _stops.restarts.pop(frame, None) or _Restart()
+
+
 class _Stops:
     """What the stop decisions remember of the run: raise sites marked as
     control flow, exceptions the user let propagate, whether the no-terminal
@@ -2980,10 +3011,7 @@ class _Stops:
     def __init__(self):
         self.control_flow = set()
         self.let_go = {}       # id -> the last few exceptions the user let propagate
-        self.prompt_arguments = {}  # failed frame -> {parameter: value typed at the prompt}
-        # failed generator frame -> (its count, whether it failed in a yield
-        # from), read while the exception said where: see _Replay
-        self.replays = {}
+        self.restarts = {}  # failed frame -> its _Restart, until the restart takes it
         self.unwrapped_reported = set()  # edited files of unwrapped code already reported
         self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
         self.recursion = None  # see _outermost_of_recursion
@@ -2991,7 +3019,6 @@ class _Stops:
         self.terminal_override = False
         self.catch_alls = _DeclaredCatchAlls()
         self.switched_off = False  # %hot_restart off
-        self.loops = {}  # frame -> how its develop loop starts (see _develop_loop)
         #: ids of the frames whose failed call is being run again: the new
         #: call's frame stands for them in the debugger's stack
         self.restarting = set()
@@ -5211,7 +5238,7 @@ def _note_typed_arguments(frame, before, after):
     typed = {name: after[name] for name in code.co_varnames[:count]
              if name in after and after[name] is not before.get(name, _MISSING)}
     if typed:
-        _stops.prompt_arguments[frame] = typed
+        _restart_of(frame).typed = typed
 
 
 @contextmanager
@@ -5401,7 +5428,7 @@ def _propagate():
         _note_generator_count(frame, exc)
         return False
     if type(exc) is _LoopStart:  # the develop loop runs it: see _again
-        _stops.loops[frame] = _MISSING
+        _restart_of(frame).loop = _MISSING
         return False
     try:
         if _known_to_be_caught(exc, frame):
@@ -5415,7 +5442,7 @@ def _propagate():
         return True
     if reason is None and definition is not None and _loops.wanted(definition, "raises") \
             and not _loops.refused_for(frame.f_code, definition.qualname):
-        _stops.loops[frame] = exc  # --xloop: the develop loop, from this failure
+        _restart_of(frame).loop = exc  # --xloop: the develop loop, from this failure
         return False
     if reason is not None:
         if reason is _NoStop.NO_TERMINAL and not _stops.warned_no_terminal:
@@ -5440,6 +5467,7 @@ def _propagate():
             _mark_let_go(exc)
         else:
             _note_generator_count(frame, exc)
+            _restart_of(frame).definition = definition
         return propagates
     finally:
         del frame, exc
@@ -5482,18 +5510,18 @@ def _note_generator_count(frame, exc):
     """For a generator about to restart: what it handed out, read while the
     exception still tells where it failed."""
     if frame.f_code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
-        _stops.replays[frame] = _failed_count(frame, exc)
+        _restart_of(frame).replay = _failed_count(frame, exc)
 
 
 _CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
 
 
-def _restart_target(cells, frame):
+def _restart_target(cells, frame, definition=None):
     """The function to call again: the current code, closing over the same cells."""
     rest = _registry.rests.get(frame.f_code)
     if rest is not None:  # what follows a generator's last yield, built again
         return rest.function() or types.FunctionType(frame.f_code, frame.f_globals)
-    definition = _registry.owner(frame.f_code)
+    definition = definition or _registry.owner(frame.f_code)
     if definition is None or definition.code is None:
         code = frame.f_code
     else:
@@ -5536,14 +5564,15 @@ def _remapped_restart(definition, held, frame):
 _CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
 
 
-def _arguments(frame):
-    """The arguments the failed call received, read from its frame."""
+def _arguments(frame, record):
+    """The arguments the failed call received, read from its frame; those
+    typed at the prompt instead, the first time (``record``, a :class:`_Restart`)."""
     code = frame.f_code
     values = frame.f_locals
     names = code.co_varnames
     n_positional, n_keyword = code.co_argcount, code.co_kwonlyargcount
-    typed = _stops.prompt_arguments.pop(frame, {})
-    definition = _registry.owner(code)
+    typed, record.typed = record.typed, {}
+    definition = record.definition or _registry.owner(code)
     defaults = definition.changed_defaults if definition is not None else {}
 
     def value(name):
@@ -5567,27 +5596,28 @@ def _arguments(frame):
     return args, kwargs
 
 
-def _call_again(cells, frame):
+def _call_again(cells, frame, record):
     """Call the function that ``frame`` runs, in its current code, with the
-    arguments the failed call got."""
+    arguments the failed call got (``record``: what the handler handed over)."""
     if not getattr(sys.excepthook, "_hides_hot_restart", False):
         _hide_in_excepthook()
-    args, kwargs = _arguments(frame)
-    return _restart_target(cells, frame)(*args, **kwargs)
+    args, kwargs = _arguments(frame, record)
+    return _restart_target(cells, frame, record.definition)(*args, **kwargs)
 
 
 def _again(cells):
     """Call the failed function again; loop while its restarts fail again."""
     frame = sys._getframe(1)
-    if frame in _stops.loops:
-        return _develop_loop(cells, frame, _stops.loops.pop(frame))
+    record = _taken_restart(frame)
+    if record.loop is not None:
+        return _develop_loop(cells, frame, record)
     if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
         raise _Again  # this is itself a restarted call: restart from the first one
     _stops.restarting.add(id(frame))
     try:
         while True:
             try:
-                return _call_again(cells, frame)
+                return _call_again(cells, frame, record)
             except BaseException as exc:
                 if not _runs_again(exc, frame):
                     raise
@@ -5637,11 +5667,12 @@ async def _again_async(cells):
     outer = frame.f_back
     if outer is not None and outer.f_code is _again_async.__code__:
         raise _Again
+    record = _taken_restart(frame)
     _stops.restarting.add(id(frame))
     try:
         while True:
             try:
-                return await _call_again(cells, frame)
+                return await _call_again(cells, frame, record)
             except BaseException as exc:
                 if not _runs_again(exc, frame):
                     raise
@@ -5666,9 +5697,10 @@ class _Replay:
     counted: they are handed out again.)
     """
 
-    def __init__(self, frame):
-        """For the generator that failed at ``frame``."""
-        failed = _stops.replays.pop(frame, None) or _failed_count(frame, None)
+    def __init__(self, frame, record):
+        """For the generator that failed at ``frame`` (``record``: what its
+        handler handed over, see :class:`_Restart`)."""
+        failed = record.replay or _failed_count(frame, None)
         self.count, delegating = failed
         if delegating:
             _output.notice(f"{_code_qualname(frame.f_code)}() failed in a yield from; "
@@ -5821,7 +5853,8 @@ def _again_gen(cells):
     One that failed after its last yield (a yield fixture's teardown, a
     clean-up) runs only what follows that yield again (:class:`_Rest`)."""
     frame = sys._getframe(1)
-    replay = _Replay(frame)
+    record = _taken_restart(frame)
+    replay = _Replay(frame, record)
     rest = _Rest.after(frame, replay.count)
     if rest is not None:
         function, arguments = rest.function(), rest.arguments(frame)
@@ -5830,7 +5863,7 @@ def _again_gen(cells):
             _output.notice(f"{rest.name}() failed after its last yield: what "
                            f"follows that yield runs again, with its variables as they are")
             return function(**arguments)
-    generator = _call_again(cells, frame)
+    generator = _call_again(cells, frame, record)
     del frame
     try:
         value = next(generator)
@@ -5863,8 +5896,9 @@ def _again_gen(cells):
 async def _again_agen(cells):
     """The same as :func:`_again_gen`, for async generators."""
     frame = sys._getframe(1)
-    replay = _Replay(frame)
-    generator = _call_again(cells, frame)
+    record = _taken_restart(frame)
+    replay = _Replay(frame, record)
+    generator = _call_again(cells, frame, record)
     del frame
     try:
         value = await generator.__anext__()
@@ -8208,13 +8242,14 @@ class _Loops:
 _loops = _Loops()
 
 
-def _develop_loop(cells, frame, first):
+def _develop_loop(cells, frame, record):
     """Run the function of ``frame`` with its call's arguments, show how it
     ended, and wait: each save of a watched file reloads and runs it again;
     ``r`` runs it again, ``c`` lets the program go on with the last result
-    (or the last exception), ``q`` ends the program.  ``first``: the
+    (or the last exception), ``q`` ends the program.  ``record.loop``: the
     exception of the failure that started an ``--xloop``, or _MISSING."""
     import traceback
+    first = record.loop
     name = _code_qualname(frame.f_code)
     _output.notice(f"develop loop on {name}(): each save runs it again with the "
                    f"same arguments; r runs it again, c goes on with the last result, q quits")
@@ -8222,7 +8257,7 @@ def _develop_loop(cells, frame, first):
     while True:
         if outcome is None:
             try:
-                outcome = ("returned", _call_again(cells, frame))
+                outcome = ("returned", _call_again(cells, frame, record))
             except KeyboardInterrupt:
                 outcome = ("interrupted", KeyboardInterrupt())
             except BaseException as exc:
