@@ -1276,3 +1276,16 @@ def test_a_warning_names_a_path_that_holds_braces(tmp_path, monkeypatch):
         f"hot-restart: {path} has changed since f was loaded (restart the program to wrap "
         f"it); it is left as it is")
     assert namespace["f"]() == 1
+
+
+def test_wrap_modules_takes_several_patterns_and_looks_through_the_heap_once(tmp_path,
+                                                                          monkeypatch):
+    for name in ("pkgmod_a", "pkgmod_b"):
+        _own_module(tmp_path / f"{name}.py", "def f():\n    return 1\n", monkeypatch)
+    looks = []
+    rekey = hr._rekey_code_holders
+    monkeypatch.setattr(hr, "_rekey_code_holders", lambda: (looks.append(1), rekey())[1])
+    hr.wrap_modules("pkgmod_a", "pkgmod_b")
+    assert all(hr._PROPAGATE in sys.modules[n].f.__code__.co_names
+               for n in ("pkgmod_a", "pkgmod_b"))
+    assert looks == [1]
