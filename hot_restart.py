@@ -3669,7 +3669,7 @@ def _known_to_be_caught(exc, frame):
     the way, the wrapped functions passed get their letters, taken back if
     the answer is not yes.  Anything else is for :func:`_stop_decision`,
     whose other checks would all let it propagate too."""
-    etype, verdicts, f = type(exc), _caches.verdicts, frame.f_back
+    etype, verdicts, below, f = type(exc), _caches.verdicts, frame, frame.f_back
     while f is not None:
         code = f.f_code
         hit = verdicts.get((id(code), f.f_lasti, etype))
@@ -3681,15 +3681,27 @@ def _known_to_be_caught(exc, frame):
         if passes is _PASSES_WRAPPED:  # its handler would ask: it gets a letter
             _letters[id(f)] = exc
         elif passes is not False:
-            break
+            if passes not in _UNLESS_GETITEM_VALUES:
+                break
+            if below.f_code.co_name == "__getitem__":
+                return True  # an iteration's end
+            if passes is _PASSES_WRAPPED_UNLESS_GETITEM:
+                _letters[id(f)] = exc
         etype = hit[1][1]
-        f = f.f_back
+        below, f = f, f.f_back
     _letters.clear()
     return False
 
 
 #: in the verdicts kept: the exception passes a wrapped function there
 _PASSES_WRAPPED = "passes a wrapped function"
+#: ... and the same, unless it comes from a ``__getitem__`` (an iteration
+#: at that call ends with it: see _Iteration)
+_PASSES_UNLESS_GETITEM = "passes, unless from a __getitem__"
+_PASSES_WRAPPED_UNLESS_GETITEM = "passes a wrapped function, unless from a __getitem__"
+_UNLESS_GETITEM = {False: _PASSES_UNLESS_GETITEM,
+                   _PASSES_WRAPPED: _PASSES_WRAPPED_UNLESS_GETITEM}
+_UNLESS_GETITEM_VALUES = frozenset(_UNLESS_GETITEM.values())
 
 
 def _above(etype, frame):
@@ -3727,7 +3739,8 @@ def _frame_verdict(frame, below, etype):
     code, lasti = frame.f_code, frame.f_lasti
     key = (id(code), lasti, etype)
     hit = _caches.verdicts.get(key)
-    if hit is not None and hit[0] is code:
+    if hit is not None and hit[0] is code and (
+            hit[2] not in _UNLESS_GETITEM_VALUES or not _from_getitem(below)):
         return hit[1]
     if code in _PASSES_THROUGH:
         return False, etype
@@ -3735,13 +3748,22 @@ def _frame_verdict(frame, below, etype):
     if catchers is None:
         return None, etype
     verdict = _ask(catchers, etype, frame, below)
-    if all(c.fixed(code, frame) for c in catchers
-           if c.concerns is None or issubclass(etype, c.concerns)):
+    unfixed = [c for c in catchers if (c.concerns is None or issubclass(etype, c.concerns))
+               and not c.fixed(code, frame)]
+    if not unfixed or unfixed == [_ITERATION] and not _from_getitem(below):
+        # an IndexError through a call: it ends an iteration only where the
+        # frame below is a __getitem__, which the fast path looks at
         passes = verdict[0]
         if passes is False and _PROPAGATE in code.co_names:
             passes = _PASSES_WRAPPED
+        if unfixed:
+            passes = _UNLESS_GETITEM.get(passes, passes)
         _caches.verdicts.keep(key, (code, verdict, passes))
     return verdict
+
+
+def _from_getitem(below):
+    return below is not None and below.f_code.co_name == "__getitem__"
 
 
 #: The code of hot-restart's own frames whose handlers catch nothing that a

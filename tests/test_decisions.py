@@ -664,6 +664,34 @@ ROWS = {
         def main():
             return Seq(2)[5]
         ''', "__getitem__"),
+    # one call site that calls a function raising IndexError (it passes)
+    # and, the next time, list() over a __getitem__ (the iteration ends):
+    # the verdict kept for the site holds for the first only
+    "one call site, then list() over __getitem__": ('''
+        def index_error(seq):
+            raise IndexError("out of range")
+        def apply(fn, seq):
+            return fn(seq)
+        def main():
+            try:
+                apply(index_error, Seq(2))
+            except IndexError:
+                pass
+            return apply(list, Seq(2))
+        ''', None),
+    "one call site, list() over __getitem__, then a function raising": ('''
+        def index_error(seq):
+            raise IndexError("out of range")
+        def apply(fn, seq):
+            return fn(seq)
+        def main():
+            apply(list, Seq(2))
+            try:
+                apply(index_error, Seq(2))
+            except IndexError:
+                pass
+            return apply(index_error, Seq(2))
+        ''', "index_error"),
     # 4. AttributeError and __getattr__
     "copy asks __getattr__ for special names": ('''
         class Proxy:
