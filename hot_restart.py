@@ -29,12 +29,15 @@ The module reads top to bottom in dependency order:
    catcher object per kind (except clauses, context managers, the runtime's
    iteration and attribute protocols, C functions, catch-alls of the
    runtime, of test runners and of servers, asyncio tasks, futures), found
-   per instruction from the source or the bytecode
+   per instruction from the source or the bytecode; the verdicts kept, and
+   the letters that spare the wrapped functions between the one that
+   decides and the one that catches
 7. The debugger: the session every debugger shares, an adapter class each
    for pdb, ipdb, pudb and VS Code (debugpy) with its facts, the choice
    among them, and the session loop
 8. Runtime hooks called by instrumented code: the handler, the restart
-   (a generator's replay past its values, or what follows its last yield)
+   and the one record a stop hands to it (a generator's replay past its
+   values, or what follows its last yield)
 9. Public API
 10. Instrumented from birth: the import hook and the command line (and
     the children that multiprocessing spawns from it, set up the same way)
