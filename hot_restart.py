@@ -144,6 +144,12 @@ class _Output:
         """Say ``text`` as hot-restart's own (see :func:`_notice`)."""
         self.say(_notice(text))
 
+    @staticmethod
+    def answer(text):
+        """The answer to a command that asks (``attach --list``): on
+        standard output, where a pipe takes it, not said with the rest."""
+        print(text, flush=True)
+
 
 def _notice(text):
     """``text`` marked as hot-restart's, as everything it tells the user is
@@ -7576,7 +7582,7 @@ def _attach(argv):
     lines = [f"  {i}. {_describe_waiting(about)}: {about.get('message', '')} (waiting "
              f"{_waited(about)})" for i, (about, _) in enumerate(waiting, 1)]
     if listing:
-        _output.notice("sessions waiting for a debugger:\n" + "\n".join(lines))
+        _output.answer(_notice("sessions waiting for a debugger:\n" + "\n".join(lines)))
         return
     if wanted:
         chosen = [w for w in waiting if str(w[0]["pid"]) == wanted[0]]
