@@ -172,6 +172,35 @@ def render_body(context):
     finally:
         context["stack"].pop()
 """
+
+# a KeyError through two wrapped functions to one that catches it and, on
+# a test the decision cannot evaluate, raises it again; and the same in a
+# recursion whose level 2 catches
+def lookup_deeper():
+    return lookup({}, "x")
+
+def lookup_through():
+    return lookup_deeper()
+
+def catcher():
+    try:
+        return lookup_through()
+    except KeyError as e:
+        if e.args[0] == "x":
+            raise
+        return None
+
+def descend(depth):
+    if depth == 0:
+        return lookup({}, "x")
+    if depth != 2:
+        return descend(depth - 1)
+    try:
+        return descend(depth - 1)
+    except KeyError as e:
+        if e.args[0] == "x":
+            raise
+        return None
 '''
 
 SERVER = '''
@@ -376,34 +405,12 @@ ROWS = {
         ''', None),
     # the wrapped functions between where it is raised and where it is
     # caught raise it again without asking; not the one that catches, which
-    # may raise it again (here on a test the decision cannot evaluate)
+    # may raise it again (catcher() and descend() are in the common source)
     "a catcher that raises it again, with wrapped functions between": ('''
-        def inner():
-            return lookup({}, "x")
-        def middle():
-            return inner()
-        def catcher():
-            try:
-                return middle()
-            except KeyError as e:
-                if e.args[0] == "x":
-                    raise
-                return None
         def main():
             return catcher()
         ''', "catcher"),
     "a catcher that raises it again, caught above": ('''
-        def inner():
-            return lookup({}, "x")
-        def middle():
-            return inner()
-        def catcher():
-            try:
-                return middle()
-            except KeyError as e:
-                if e.args[0] == "x":
-                    raise
-                return None
         def main():
             try:
                 return catcher()
@@ -411,32 +418,10 @@ ROWS = {
                 return None
         ''', None),
     "a recursive catcher that raises it again": ('''
-        def descend(depth):
-            if depth == 0:
-                return lookup({}, "x")
-            if depth != 2:
-                return descend(depth - 1)
-            try:
-                return descend(depth - 1)
-            except KeyError as e:
-                if e.args[0] == "x":
-                    raise
-                return None
         def main():
             return descend(4)
         ''', "descend"),
     "a recursive catcher that raises it again, caught above": ('''
-        def descend(depth):
-            if depth == 0:
-                return lookup({}, "x")
-            if depth != 2:
-                return descend(depth - 1)
-            try:
-                return descend(depth - 1)
-            except KeyError as e:
-                if e.args[0] == "x":
-                    raise
-                return None
         def main():
             try:
                 return descend(4)
