@@ -393,13 +393,9 @@ ROWS = {
             fail()
         ''', "fail"),
     "through wrapped functions to the one that catches": ('''
-        def inner():
-            return lookup({}, "x")
-        def middle():
-            return inner()
         def main():
             try:
-                return middle()
+                return lookup_through()
             except KeyError:
                 return None
         ''', None),
