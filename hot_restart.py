@@ -29,8 +29,9 @@ The module reads top to bottom in dependency order:
    catcher object per kind (except clauses, context managers, the runtime's
    iteration and attribute protocols, C functions, catch-alls of the
    runtime, of test runners and of servers, asyncio tasks, futures), found
-   per instruction from the source or the bytecode; the verdicts kept, and
-   the letters that spare the wrapped functions between the one that
+   per instruction from the source or the bytecode; the verdicts kept, the
+   chains of callers kept for the next exception from the same function,
+   and the letters that spare the wrapped functions between the one that
    decides and the one that catches
 7. The debugger: the session every debugger shares, an adapter class each
    for pdb, ipdb, pudb and VS Code (debugpy) with its facts, the choice
@@ -187,7 +188,6 @@ _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
 _LOOP_ENTER = "@hot_restart.loop_enter"
 _MAIL = "@hot_restart.mail"
-_ID = "@hot_restart.id"
 _GETFRAME = "@hot_restart.getframe"
 _EXCEPTION = "@hot_restart.exception"
 
@@ -649,7 +649,7 @@ def _instrument(fn, plan):
             try:
                 <body>
             except:
-                if mail and mail.pop(id(getframe()), None) is exception() \\
+                if mail and mail.pop(getframe(), None) is exception() \\
                         or propagate():
                     raise
             else:
@@ -657,7 +657,7 @@ def _instrument(fn, plan):
             return again(lambda: (<cells>))
 
     ``mail`` holds the exceptions that a wrapped function below found to be
-    caught above this frame, under the frame's id (see :func:`_mail`): the
+    caught above this frame, under the frame (see :func:`_mail`): the
     handler re-raises them without a call.  ``again`` reads the arguments
     from the failed frame (the saved copy where there is one); the lambda,
     only there for a closure, hands it the cells.  The entry code takes the
@@ -683,7 +683,7 @@ def _instrument(fn, plan):
 
     mailed = at_def(ast.Compare, left=call(
         at_def(ast.Attribute, value=at_def.name(_MAIL), attr="pop", ctx=_LOAD),
-        call(_ID, call(_GETFRAME)), at_def(ast.Constant, value=None)),
+        call(_GETFRAME), at_def(ast.Constant, value=None)),
         ops=[ast.Is()], comparators=[call(_EXCEPTION)])
     passes = at_def(ast.BoolOp, op=ast.Or(), values=[
         at_def(ast.BoolOp, op=ast.And(), values=[at_def.name(_MAIL), mailed]),
@@ -2694,7 +2694,7 @@ def _reload_files(only=None):
         if any(f.error for f in found):
             return found
         if found:  # the verdicts kept may name what the new code binds anew
-            _caches.verdicts.clear()
+            _caches.forget_verdicts()
             _letters.clear()
         for f in found:
             for action in f.actions:
@@ -2963,7 +2963,7 @@ def _let_go_elsewhere(exc):
 
 
 class _Mail(dict):
-    """``{id of a frame: the exception}``, for the handlers of the wrapped
+    """``{frame: the exception}``, for the handlers of the wrapped
     functions an exception will pass before it is caught (see :func:`_mail`).
     Instrumented code names it; sent by value to another process (with a
     function of ``__main__``), it stands for that process's own."""
@@ -3051,10 +3051,18 @@ class _StopCaches:
         self.catchers = _Bounded(4096)     # (id(code), lasti) -> (code, catchers)
         self.trees = _Bounded(256)         # path -> (stamp, {(name, first_line): node})
         self.local_names = _Bounded(4096)  # code -> the names local to it
-        # (id(code), lasti, type) -> (code, (verdict, type), whether the
-        # exception passes a wrapped function there: _PASSES_WRAPPED, or
-        # the verdict)
+        # (id(code), lasti, type) -> (code, (verdict, type that goes on),
+        # what the fast path does there: _PASSES_WRAPPED, or the verdict)
         self.verdicts = _Bounded(8192)
+        # (id(code), type) -> the last few chains of callers through which
+        # an exception of that type raised in that code was caught (see
+        # _known_to_be_caught), the latest first
+        self.chains = _Bounded(2048)
+
+    def forget_verdicts(self):
+        """The verdicts may no longer hold (new code, a catch-all declared)."""
+        self.verdicts.clear()
+        self.chains.clear()
 
 
 class _Bounded(dict):
@@ -3661,45 +3669,93 @@ def _mail(exc, frames):
 
     On its way out, an exception passes the handler of every wrapped
     function between where it was raised and where it is caught, and each
-    would ask again, in a parser from deeper and deeper.  The frames are
-    alive, and so their ids their own, until the exception leaves them;
-    the letter holds the exception, so its id stays its own too.  Letters
-    not taken (the exception was caught before it got there) are dropped
-    at the next question (see :func:`_propagate`)."""
+    would ask again, in a parser from deeper and deeper.  A letter is kept
+    under the frame itself (a frame hashes by identity, and a key needs no
+    call to make) and holds the exception, which the handler compares with
+    the one it caught.  Letters not taken (the exception was caught before
+    it got there) are dropped at the next question (see :func:`_propagate`)."""
     for f in frames:
-        _letters[id(f)] = exc
+        _letters[f] = exc
 
 
 def _known_to_be_caught(exc, frame):
     """The fast path of a handled exception, asked first by every handler
     that got no letter (see :func:`_mail`): is it known that a caller of
-    ``frame`` catches ``exc``?  The verdicts of the callers up to one that
-    catches are kept (see :func:`_frame_verdict`): a lookup per frame.  On
-    the way, the wrapped functions passed get their letters, taken back if
-    the answer is not yes.  Anything else is for :func:`_stop_decision`,
-    whose other checks would all let it propagate too."""
+    ``frame`` catches ``exc``?  Exception-heavy code (a parser) raises the
+    same exception from the same function through the same few chains of
+    calls, again and again: the last few chains that ended in a catch are
+    kept for the function and the type, and checked caller by caller, code
+    and instruction, with no lookup.  Otherwise the verdicts of the callers
+    up to one that catches are looked up, one per frame (see
+    :func:`_frame_verdict`).  On the way, the wrapped functions passed get
+    their letters, taken back if the answer is not yes.  Anything else is
+    for :func:`_stop_decision`, whose other checks would all let it
+    propagate too."""
+    chains = _caches.chains.get((id(frame.f_code), type(exc)))
+    if chains is not None:
+        try:
+            for chain in chains:
+                f = frame
+                for code, lasti, wrapped in chain:
+                    f = f.f_back
+                    if f.f_code is not code or f.f_lasti != lasti:
+                        break
+                    if wrapped:  # its handler would ask: it gets a letter
+                        _letters[f] = exc
+                else:
+                    return True
+        except AttributeError:  # the stack ended before the chain did
+            pass
+    return _walk_to_catcher(exc, frame)
+
+
+def _walk_to_catcher(exc, frame):
+    """The verdicts of the callers of ``frame`` on ``exc``, one lookup each,
+    up to one that catches it: True; False when one is not known or none
+    catches.  A chain of verdicts that hold for any frame with that code
+    and instruction is kept for the fast path."""
     etype, verdicts, below, f = type(exc), _caches.verdicts, frame, frame.f_back
+    chain = []
     while f is not None:
-        code = f.f_code
-        hit = verdicts.get((id(code), f.f_lasti, etype))
+        code, lasti = f.f_code, f.f_lasti
+        hit = verdicts.get((id(code), lasti, etype))
         if hit is None or hit[0] is not code:
             break
         passes = hit[2]
         if passes is True:
+            if chain is not None:
+                chain.append((code, lasti, False))
+                _keep_chain((id(frame.f_code), type(exc)), tuple(chain))
             return True
         if passes is _PASSES_WRAPPED:  # its handler would ask: it gets a letter
-            _letters[id(f)] = exc
+            _letters[f] = exc
         elif passes is not False:
             if passes not in _UNLESS_GETITEM_VALUES:
                 break
+            chain = None  # it depends on the frame below
             if below.f_code.co_name == "__getitem__":
                 return True  # an iteration's end
             if passes is _PASSES_WRAPPED_UNLESS_GETITEM:
-                _letters[id(f)] = exc
+                _letters[f] = exc
+        if chain is not None:
+            chain.append((code, lasti, passes is _PASSES_WRAPPED))
         etype = hit[1][1]
         below, f = f, f.f_back
     _letters.clear()
     return False
+
+
+def _keep_chain(key, chain):
+    chains = _caches.chains.get(key)
+    if chains is None:
+        _caches.chains.keep(key, [chain])
+    else:
+        chains.insert(0, chain)
+        del chains[_CHAINS_KEPT:]
+
+
+#: chains kept per function and type: enough for a parser's alternatives
+_CHAINS_KEPT = 4
 
 
 #: in the verdicts kept: the exception passes a wrapped function there
@@ -5987,7 +6043,7 @@ def _loop_enter():
         raise _LoopStart
 
 
-_RUNTIME = {_PROPAGATE: _propagate, _MAIL: _letters, _ID: id, _GETFRAME: sys._getframe,
+_RUNTIME = {_PROPAGATE: _propagate, _MAIL: _letters, _GETFRAME: sys._getframe,
             _EXCEPTION: sys.exception, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
             _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
             _SUPER: _super, _TRACK: _track, _LOOP_ENTER: _loop_enter}
@@ -6264,7 +6320,7 @@ def catch_all(target, reports=True):
         (declared.off if reports else declared.on).discard(key)
         (declared.on if reports else declared.off).add(key)
     _caches.catchers.clear()
-    _caches.verdicts.clear()
+    _caches.forget_verdicts()
 
 
 def _declared_catch_alls():

@@ -8,6 +8,7 @@ import os
 import pickle
 import sys
 import textwrap
+import threading
 import types
 import warnings
 from pathlib import Path
@@ -1258,6 +1259,54 @@ def test_a_handled_exception_is_decided_once_however_deep(tmp_path, monkeypatch)
     assert namespace["parse"](3) == 3
     assert asked == ["descend"] * 3  # not 9 times each
     assert not hr._letters  # the last one's letters were all taken
+
+
+def test_a_chain_of_callers_kept_decides_only_for_the_same_callers(tmp_path, monkeypatch):
+    """The callers through which an exception was caught are kept for the
+    next one from the same function, and checked frame by frame: the same
+    function called from a caller that does not catch still stops."""
+    namespace = _own_module(tmp_path / "chains.py", textwrap.dedent('''
+        def lookup(table):
+            return table["missing"]
+
+        def parse_item(table):
+            return lookup(table)
+
+        def guarded(n):
+            failed = 0
+            for _ in range(n):
+                try:
+                    parse_item({})
+                except KeyError:
+                    failed += 1
+            return failed
+
+        def unguarded():
+            try:
+                return parse_item({})
+            except ValueError:
+                return None
+    '''), monkeypatch)
+    hr.wrap_module(sys.modules["chains"])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    stops = []
+
+    def record(session):
+        stops.append(session.frame.f_code.co_name)
+        return True  # let it propagate, as q does
+
+    monkeypatch.setattr(hr, "_run_session", record)
+    assert namespace["guarded"](3) == 3
+    lookup = namespace["lookup"].__code__
+    assert hr._caches.chains.get((id(lookup), KeyError))  # kept: the next one is checked
+    # in a thread, whose end is a crash: nothing of the test's catches it
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    thread = threading.Thread(target=namespace["unguarded"])
+    thread.start()
+    thread.join()
+    assert stops == ["lookup"]
+    assert namespace["guarded"](2) == 2
+    assert stops == ["lookup"]
 
 
 def test_the_mail_sent_to_another_process_is_that_process_s_own():
