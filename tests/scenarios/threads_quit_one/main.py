@@ -14,6 +14,7 @@ def run(n, results):
         results[n] = work(n)
     finally:  # a slow clean-up: the other thread's session opens meanwhile
         time.sleep(0.5)
+        print(f"thread {n} cleaned up")
 
 
 both_here = threading.Barrier(2)
