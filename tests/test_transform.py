@@ -519,6 +519,11 @@ def test_the_ipdb_adapter_is_the_same_session_on_ipythons_debugger():
     adapter, said = hr._choose_debugger("ipdb")
     assert said is None and adapter is hr._IpdbAdapter
     debugger = adapter.make()
+    # IPython's debugger makes an event loop for its prompt and keeps it
+    # (hot-restart keeps one debugger per process); this test drops it
+    loop = getattr(debugger, "pt_loop", None)
+    if loop is not None:
+        loop.close()
     assert isinstance(debugger, TerminalPdb) and isinstance(debugger, hr._PdbAdapter)
     assert type(debugger).do_continue is hr._PdbAdapter.do_continue
 
