@@ -19,7 +19,6 @@ script of what the user sees and types:
     send TEXT          type TEXT and Enter
     key KEY            press one key (a character, enter or ctrl-x)
     ctrl-c             press Ctrl-C
-    sleep SECONDS      let the program run that long
     edit SUFFIX        save the edited files
     edit-at-once SUFFIX
                        the same, stamped with the time of the save (the
@@ -37,6 +36,10 @@ script of what the user sees and types:
     same-as-plain      the output is what the program prints with
                        hot-restart switched off (HOT_RESTART=0)
     same-as CMD        the output is what CMD prints (run with no terminal)
+
+No step sleeps: each waits for what the program prints, and the steps
+before an ``absent`` show that what it looks for could have been printed
+(a negative check that could not see it would pass without checking).
 """
 
 import importlib.util
@@ -45,7 +48,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pexpect
@@ -198,8 +200,6 @@ def _run_step(term, step):
         term.child.send(KEYS.get(arg, arg))
     elif verb == "ctrl-c":
         term.child.sendintr()
-    elif verb == "sleep":
-        time.sleep(float(arg))
     elif verb == "edit":
         term.edit(arg)
     elif verb == "edit-at-once":

@@ -2,7 +2,9 @@
 the reload engine, taken back, and written into its file at its place."""
 
 import importlib
+import os
 import sys
+import threading
 import warnings
 
 import pytest
@@ -124,3 +126,36 @@ def test_a_function_wrapped_after_a_patch_of_its_file(tmp_path, monkeypatch):
         sys.modules.pop("later_mod", None)
         hot_restart._patches.clear()
         hot_restart._SENT.clear()
+
+
+def test_the_watcher_leaves_a_save_to_the_open_session(module):
+    """A save while a session is open (the session holds the registry's
+    lock, in the thread that stopped) is seen by the watcher and left to the
+    session, whose c loads it; once the session is over, the watcher's next
+    look loads a save."""
+    mod, path = module
+    watcher = hot_restart._Watcher()
+    assert not watcher.changed()
+    path.write_text(MODULE.replace("x * FACTOR", "x * FACTOR + 1"))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert watcher.changed()  # it sees the save ...
+    held, done = threading.Event(), threading.Event()
+
+    def session():
+        with hot_restart._registry.lock:
+            held.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=session)
+    thread.start()
+    try:
+        assert held.wait(10)
+        assert watcher.look() is False  # ... and leaves it while the session is open
+        assert mod.scale(2) == 20
+    finally:
+        done.set()
+        thread.join()
+    assert watcher.look() is True
+    assert mod.scale(2) == 21
+    assert not watcher.changed()
