@@ -12,9 +12,12 @@ own file with its body inside an exception handler, and that code is assigned
 to the function's ``__code__``.  There is no wrapper frame, the function keeps
 its identity, and every reference to it sees each reload.
 
-The module reads top to bottom in dependency order:
+The module reads top to bottom in dependency order, in two parts.
 
-1. Settings, errors, and the one output channel
+Part I, the core:
+
+1. Settings, errors, the one output channel, and ``_settings``, the
+   core's one way to Part II
 2. Finding definitions: walking a parsed file, scopes, outlines, positions
 3. Instrumentation: the handler put around each function body, and the
    count a generator keeps for its restart
@@ -39,9 +42,23 @@ The module reads top to bottom in dependency order:
 8. Runtime hooks called by instrumented code: the handler, the restart
    and the one record a stop hands to it (a generator's replay past its
    values, or what follows its last yield)
-9. Public API
+9. Public API (``__all__``, in its groups): wrapping (``wrap``,
+   ``wrap_class``, ``wrap_module``, ``wrap_modules``, ``no_wrap``,
+   ``ignore``); modules (``reload_module``, ``restart_module``,
+   ``is_restarting_module``); at a stop (``reraise``, ``exit``) and the
+   errors (``ReloadException``, ``HotRestartWarning``); ``reload`` and the
+   settings (``RELOAD_ON_CONTINUE``, ``RELOAD_ALL_ON_CONTINUE``,
+   ``PRINT_HELP_MESSAGE``, ``PROPAGATED_EXCEPTIONS``, ``DEBUGGER``); the
+   command line and the import hook (``main``, ``install_import_hook``,
+   ``catch_all``); defined in Part II: clusters (``ray_runtime_env``,
+   ``dask_setup``) and watch mode (``watch``, ``patch``, ``revert``,
+   ``commit``, ``WATCH_INTERVAL``, ``WATCH_SETTLE``)
 10. Instrumented from birth: the import hook and the command line (and
     the children that multiprocessing spawns from it, set up the same way)
+
+Part II, the settings: each fills its part of ``_settings`` where it is
+defined, and the core never names them (a test holds this):
+
 11. Sessions held elsewhere: a child process's in the terminal of the
     ancestor that holds it, a detached program's waiting for
     ``python -m hot_restart attach``, and a program started with plain
@@ -54,6 +71,19 @@ The module reads top to bottom in dependency order:
 15. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
     pytest-xdist the workers' sessions come to the terminal; a doctest is
     said to be out of reach)
+
+Where a section of Part I reaches forward, to a later one (functions call
+what is defined further down; the same test holds the list): the registry
+and reload forget what the stop decisions keep when code changes
+(``_stops``, ``_caches``, ``_letters``, ``_local_names``); the registry
+puts the runtime's names in the main module (``_carry_runtime``); reload
+wraps a class a fix adds, as the API does (``wrap_class``,
+``_innermost``), and asks whether the import hook is in place
+(``_installed``); the stop decision asks the debugger in use
+(``_debuggers``), the catch-alls declared through the API
+(``catch_all``, ``_declared_catch_alls``) and knows the command line's
+``main``; the debugger asks the runtime hooks for their own frames and for
+a fix picked up by another thread (``_own_frame``, ``_picked_up_fix``).
 """
 
 import ast
@@ -97,6 +127,12 @@ __all__ = [
     "ray_runtime_env", "dask_setup", "watch", "patch", "revert", "commit",
     "WATCH_INTERVAL", "WATCH_SETTLE",
 ]
+
+###############################################################################
+###############################################################################
+# Part I: the core
+###############################################################################
+###############################################################################
 
 ###############################################################################
 # Settings, errors, and the one output channel
@@ -167,6 +203,38 @@ class ReloadException(Exception):
 
     Its message says what went wrong and what to do about it.
     """
+
+
+class _NoPlace(ReloadException):
+    """A session cannot be held where it should; the message says why."""
+
+
+class _Settings:
+    """The core's one way to the settings of Part II, which it never names:
+    each fills its part where it is defined, as the module is imported.
+
+    ``elsewhere``: sessions held in another process's terminal (11): where
+    a stop would be held (``place()``, None for this process's terminal),
+    the holder's ``terminal`` around its own sessions, ``start_holding()``,
+    ``forget()``, the project's ``roots``, ``take_sources(session)`` before
+    a reload, ``ask_for_attach(timeout)`` and ``attach(argv)`` for the
+    command line.  ``loops``: the develop loop of watch mode (13): the
+    functions named for ``--loop`` and ``--xloop`` (``add``,
+    ``targets_in(path)``, ``wanted``, ``refuse``, ``refused_for``) and
+    ``run(cells, frame, record)``; ``watch``: watch mode's start.
+    ``on_ray(ray)``: Ray's ``init`` set up for a cluster (12)."""
+
+    __slots__ = ("elsewhere", "loops", "watch", "on_ray")
+
+
+_settings = _Settings()
+
+#: The debugger session open in this thread or task (a :class:`_Session`),
+#: None when there is none: reload and the stop decision ask it too.
+_session = contextvars.ContextVar("hot_restart_session", default=None)
+
+#: The flags of a code object whose function takes ``*args``, ``**kwargs``.
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
 
 
 class HotRestartWarning(UserWarning):
@@ -970,7 +1038,7 @@ def _instrument_all(definitions, scopes, lines=None, keep_free=None, loops=()):
             plan = _plan(node, qualname, ancestors, scopes, keep)
             _instrument(node, plan)
             if qualname in loops and (plan.generator or isinstance(node, ast.AsyncFunctionDef)):
-                _loops.refuse(qualname, "a generator" if plan.generator else "a coroutine")
+                _settings.loops.refuse(qualname, "a generator" if plan.generator else "a coroutine")
             elif qualname in loops:
                 guarded = next(n for n in node.body if isinstance(n, ast.Try))
                 at = _Maker(guarded.body[0].lineno, guarded.body[0].col_offset)
@@ -1366,7 +1434,8 @@ class _Registry:
         if current is not None and current.stamp == stamp and stamp is not None:
             return current
         variant = "" if prepare is None else getattr(prepare, "cache_key", None)
-        cacheable = variant is not None and not _loops.targets_in(path)  # as the cache has it
+        # as the cache has it: no function of the file runs under --loop
+        cacheable = variant is not None and not _settings.loops.targets_in(path)
         cached = _load_cached(path, stamp, variant) if cacheable else None
         if cached is None:
             cached = self._compile(path, module_globals, prepare)
@@ -1397,7 +1466,7 @@ class _Registry:
         outline = _outline(tree.body, lines, flags=flags)
         if prepare is not None:
             prepare(tree, "".join(lines))
-        nodes = _instrument_tree(tree, lines, _loops.targets_in(path))
+        nodes = _instrument_tree(tree, lines, _settings.loops.targets_in(path))
         module = compile(tree, path, "exec", flags=flags, dont_inherit=True)
         index = {key: _Indexed(ordinal, _default_texts(lines, node))
                  for key, (ordinal, node) in nodes.items() if not isinstance(node, ast.ClassDef)}
@@ -1771,7 +1840,8 @@ def _compile_unit(key, node, ancestors, flags, path, wrapped, old_free, prepare=
             sep = ".<locals>." if isinstance(candidate, _FUNCS) else "."
             own += _definitions_in(candidate.body, qualname + sep, ancestors + (candidate,), {})
             keep = {qualname: [v for v in old_free or () if v != "__class__" or not rewrite]}
-            _instrument_all(own, inner_scopes, keep_free=keep, loops=_loops.targets_in(path))
+            _instrument_all(own, inner_scopes, keep_free=keep,
+                            loops=_settings.loops.targets_in(path))
         module = compile(_surrogate(candidate, ancestors, scopes), path, "exec",
                          flags=flags, dont_inherit=True)
         code = _function_codes(module).get((qualname, first))
@@ -2685,7 +2755,7 @@ def _reload_files(only=None):
     """
     session = _session.get()
     if session is not None and session.streams is not None:
-        _take_sources(session)
+        _settings.elsewhere.take_sources(session)
     with _registry.lock:
         states = list(_registry.files.values())
         if only is not None:
@@ -2919,7 +2989,7 @@ def _stop_decision(exc, frame, definition):
         return _NoStop.LET_GO
     if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
         return _NoStop.MARKED
-    terminal = _has_terminal() or _debuggers.attached() or _elsewhere.place() is not None
+    terminal = _has_terminal() or _debuggers.attached() or _settings.elsewhere.place() is not None
     if not terminal and _stops.warned_no_terminal:
         return _NoStop.NO_TERMINAL
     if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
@@ -2945,6 +3015,11 @@ def _let_go(exc):
             return True
         exc = exc.__context__
     return False
+
+
+#: set on an exception the user let propagate in a child process, which
+#: carries it to its parent
+_LET_GO_ATTR = "__hot_restart_let_go__"
 
 
 def _let_go_elsewhere(exc):
@@ -4574,9 +4649,6 @@ class _Session:
         self.streams = None  # a session held elsewhere: its stdin and stdout
 
 
-_session = contextvars.ContextVar("hot_restart_session", default=None)
-
-
 @contextmanager
 def _in_session(session):
     token = _session.set(session)
@@ -5379,7 +5451,7 @@ def _threads_wait_for_sessions():
         return
 
     def excepthook(args):
-        with _elsewhere.terminal:
+        with _settings.elsewhere.terminal:
             previous(args)
 
     excepthook._waits_for_sessions = True
@@ -5397,7 +5469,7 @@ def _hold_session(session):
     before = dict(view)
     try:
         with _registry.lock, _in_session(session), contextlib.ExitStack() as guards:
-            place = _elsewhere.place()
+            place = _settings.elsewhere.place()
             fixed = False
             if place is not None:
                 session.streams = guards.enter_context(place.open(session))
@@ -5408,7 +5480,7 @@ def _hold_session(session):
                     session.outcome = _Outcome.CONTINUE
             else:
                 _threads_wait_for_sessions()
-                guards.enter_context(_elsewhere.terminal)  # the holder's children wait
+                guards.enter_context(_settings.elsewhere.terminal)  # the holder's children wait
                 for guard in _debuggers.guards:
                     guards.enter_context(guard())
                 debugger = _debuggers.get()  # made where the real terminal is in place
@@ -5527,8 +5599,8 @@ def _propagate():
     except Exception as internal:  # a bug of ours must not change the program's fate
         _internal_error(internal, exc)
         return True
-    if reason is None and definition is not None and _loops.wanted(definition, "raises") \
-            and not _loops.refused_for(frame.f_code, definition.qualname):
+    if reason is None and definition is not None and _settings.loops.wanted(definition, "raises") \
+            and not _settings.loops.refused_for(frame.f_code, definition.qualname):
         _restart_of(frame).loop = exc  # --xloop: the develop loop, from this failure
         return False
     if reason is not None:
@@ -5571,7 +5643,7 @@ def _mark_let_go(exc):
     if len(_stops.let_go) >= 8:
         _stops.let_go.clear()
     _stops.let_go[id(exc)] = exc
-    if _elsewhere.place() is not None:  # nor the parent it is sent to
+    if _settings.elsewhere.place() is not None:  # nor the parent it is sent to
         with contextlib.suppress(AttributeError, TypeError):
             setattr(exc, _LET_GO_ATTR, True)
 
@@ -5581,7 +5653,7 @@ def _picked_up_fix(exc, name):
     were the files edited since this process loaded them (the fix made in
     another worker's session)?  Then the edits are loaded, and the failed
     call runs again before anything stops."""
-    if _elsewhere.place() is None:
+    if _settings.elsewhere.place() is None:
         return False
     reloaded = _reload()
     if reloaded.errors or not reloaded.changed:
@@ -5648,9 +5720,6 @@ def _remapped_restart(definition, held, frame):
                                             near=frame))
 
 
-_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
-
-
 def _arguments(frame, record):
     """The arguments the failed call received, read from its frame; those
     typed at the prompt instead, the first time (``record``, a :class:`_Restart`)."""
@@ -5697,7 +5766,7 @@ def _again(cells):
     frame = sys._getframe(1)
     record = _taken_restart(frame)
     if record.loop is not None:
-        return _develop_loop(cells, frame, record)
+        return _settings.loops.run(cells, frame, record)
     if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
         raise _Again  # this is itself a restarted call: restart from the first one
     _stops.restarting.add(id(frame))
@@ -6107,7 +6176,7 @@ def _wrap_functions(functions, propagated=(), wanted=None, homes=None):
     """Instrument ``functions``; one warning per file for those left as they
     are.  ``homes``: ``{id(fn): _Home}`` for those that can be replaced."""
     problems = {}
-    _elsewhere.start_holding()
+    _settings.elsewhere.start_holding()
     for fn in functions:
         home = homes.get(id(fn)) if homes else None
         problem = _registry.instrument(fn, propagated, home)
@@ -6432,7 +6501,7 @@ class _InstrumentingLoader(importlib.machinery.SourceFileLoader):
         return _registry.version(self.get_filename(fullname), prepare=self.prepare).module
 
     def exec_module(self, module):
-        _elsewhere.start_holding()
+        _settings.elsewhere.start_holding()
         super().exec_module(module)
         state = _registry.files.get(self.path)
         if state is not None:
@@ -6627,19 +6696,17 @@ def main(argv=None):
     global DEBUGGER
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "attach" and not os.path.exists("attach"):
-        return _attach(argv[1:])
+        return _settings.elsewhere.attach(argv[1:])
     options, script, module, args = _parse_command_line(argv)
     for name in options["loop"]:
-        _loops.add(name, "always")
+        _settings.loops.add(name, "always")
     for name in options["xloop"]:
-        _loops.add(name, "raises")
+        _settings.loops.add(name, "raises")
     if options["watch"] and _enabled():
-        watch()
-    if options["attach"]:
-        os.environ[_ATTACH_ENV] = "1"
-    if options["attach-timeout"]:
-        os.environ[_ATTACH_TIMEOUT_ENV] = options["attach-timeout"]
-    _elsewhere.forget()
+        _settings.watch()
+    if options["attach"] or options["attach-timeout"]:
+        _settings.elsewhere.ask_for_attach(options["attach"], options["attach-timeout"])
+    _settings.elsewhere.forget()
     if options["debugger"]:
         DEBUGGER = options["debugger"]
     for name in options["catch-all"]:
@@ -6647,9 +6714,9 @@ def main(argv=None):
     for name in options["no-catch-all"]:
         catch_all(name, reports=False)
     active = _enabled() and (_has_terminal() or _debuggers.remote() or options["watch"]
-                             or _elsewhere.place() is not None)
+                             or _settings.elsewhere.place() is not None)
     if active:
-        _elsewhere.start_holding()
+        _settings.elsewhere.start_holding()
     notice = _reloader_notice(script, module, args) if active else None
     if notice:
         _output.say(notice)
@@ -6744,10 +6811,10 @@ def _activate(roots, options):
     """What the command line sets up in a program it runs with hot-restart
     active: the project's modules instrumented as they are imported, and
     the children multiprocessing starts set up the same way."""
-    _elsewhere.roots = roots
+    _settings.elsewhere.roots = roots
     install_import_hook(roots, options["wrap"], options["no-wrap"])
     _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
-    _after_import("ray", _patch_ray_init)
+    _after_import("ray", _settings.on_ray)
 
 
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -6874,6 +6941,12 @@ def _after_import(name, then):
 
 
 ###############################################################################
+###############################################################################
+# Part II: the settings, each reaching the core through _settings
+###############################################################################
+###############################################################################
+
+###############################################################################
 # Sessions held elsewhere: child processes, workers and detached programs
 ###############################################################################
 #
@@ -6898,12 +6971,7 @@ _TOKEN_ENV = "HOT_RESTART_TOKEN"        # the holder's secret, which a TCP clien
 _ATTACH_ENV = "HOT_RESTART_ATTACH"      # "1": with no terminal, a crash waits for attach
 _ATTACH_TIMEOUT_ENV = "HOT_RESTART_ATTACH_TIMEOUT"  # seconds; then the exception propagates
 _DIR_ENV = "HOT_RESTART_DIR"            # the folder of the sockets, if not the default
-_LET_GO_ATTR = "__hot_restart_let_go__"  # on an exception a child let propagate
 _PROTOCOL = 1
-
-
-class _NoPlace(ReloadException):
-    """A session cannot be held where it should; the message says why."""
 
 
 def _private_dir():
@@ -7930,6 +7998,23 @@ class _Elsewhere:
         self.outputs = []
         self._known = None
 
+    def take_sources(self, session):
+        """Before a reload in a session held here: see :func:`_take_sources`."""
+        _take_sources(session)
+
+    @staticmethod
+    def attach(argv):
+        return _attach(argv)
+
+    @staticmethod
+    def ask_for_attach(wait, timeout):
+        """The command line's ``--attach`` and ``--attach-timeout``, for this
+        process and its children."""
+        if wait:
+            os.environ[_ATTACH_ENV] = "1"
+        if timeout:
+            os.environ[_ATTACH_TIMEOUT_ENV] = timeout
+
     def place(self):
         """The place of a session of this process: None for its own terminal
         (or none at all), else a :class:`_HeldByTerminal` or a
@@ -8001,7 +8086,7 @@ class _Elsewhere:
                     os.unlink(path)
 
 
-_elsewhere = _Elsewhere()
+_settings.elsewhere = _elsewhere = _Elsewhere()
 
 
 def _host():
@@ -8115,6 +8200,9 @@ def _patch_ray_init(ray):
         return init(*args, **kwargs)
 
     ray.init = ray_init
+
+
+_settings.on_ray = _patch_ray_init
 
 
 ###############################################################################
@@ -8273,6 +8361,10 @@ class _Loops:
         self._paths = {}
         self.refused = set()  # the names said to be generators or coroutines
 
+    @staticmethod
+    def run(cells, frame, record):
+        return _develop_loop(cells, frame, record)
+
     def add(self, name, kind):
         module, _, qualname = name.rpartition(":")
         getattr(self, kind).add((module or "__main__", qualname))
@@ -8326,7 +8418,7 @@ class _Loops:
         return any(q == definition.qualname and self._path(m) == real for m, q in targets)
 
 
-_loops = _Loops()
+_settings.loops = _loops = _Loops()
 
 
 def _develop_loop(cells, frame, record):
@@ -8410,6 +8502,9 @@ def watch():
     while a session is open.  Returns at once; calling it again does
     nothing more."""
     _watcher.start()
+
+
+_settings.watch = watch
 
 
 class _Patch:

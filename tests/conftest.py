@@ -27,7 +27,7 @@ for _name in ("HOT_RESTART_TERMINAL", "HOT_RESTART_TOKEN", "HOT_RESTART_LISTEN",
 # next crash after a restart, a handled exception, a deleted function, no
 # terminal.
 FAST_MODULES = {"test_transform.py", "test_decisions.py", "test_reload.py", "test_watch.py",
-                "test_holder.py"}
+                "test_holder.py", "test_layout.py"}
 FAST_SCENARIOS = {"demo", "next_crash_after_a_restart", "handled", "deleted_function",
                   "edited_twice", "no_terminal"}
 
