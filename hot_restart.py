@@ -20,14 +20,17 @@ Part I, the core:
    core's one way to Part II
 2. Finding definitions: walking a parsed file, scopes, outlines, positions
 3. Instrumentation: the handler put around each function body, and the
-   count a generator keeps for its restart
+   count a generator keeps for its restart (written, and read back from
+   the code: how many yields it numbers, what follows its last one)
 4. The registry: files, their compiled versions (and their cache on disk),
    wrapped definitions and the code objects that run them; where a
    function only its module holds is replaced by one made as a ``def``
    makes it (calls to it stay specialized on 3.13+)
 5. Reload: what changed in a file (parsing only the edited statements), as
-   typed events; the surrogate module; putting new code in place (closures
-   that lack a variable the fix uses read it through a holder); the report
+   typed events; the surrogate module, its ``super()`` made explicit where
+   the live function has no ``__class__`` cell; putting new code in place
+   (closures that lack a variable the fix uses read it through a holder);
+   the report
 6. Deciding whether to stop: would a caller catch the exception?  One small
    catcher object per kind (except clauses, context managers, the runtime's
    iteration and attribute protocols, C functions, catch-alls of the
@@ -198,6 +201,28 @@ def _notice(text):
 _output = _Output()
 
 
+#: Stands for a value that is not there (None may be one).
+_MISSING = object()
+
+
+def _short(path):
+    """``path`` as a message shows it: relative to the current folder when
+    it is inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
+
+def _every_frame():
+    """The frames of every thread's stack, innermost first."""
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+
+
 class ReloadException(Exception):
     """The base of hot-restart's own errors.
 
@@ -289,6 +314,7 @@ _NO_WRAP_ATTR = "__hot_restart_no_wrap__"
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFS = {ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef}
 _COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_TRIES = (ast.Try, getattr(ast, "TryStar", ast.Try))
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
@@ -620,6 +646,17 @@ def _plain_statements(body, lines):
     return found
 
 
+def _walk_own_scope(body):
+    """Every node of ``body`` that runs in its scope: a nested function,
+    lambda or class is yielded, not entered."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _FUNCS + (ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
 ###############################################################################
 # Instrumentation
 ###############################################################################
@@ -924,80 +961,43 @@ def _counted(node):
         slice=at(ast.Constant, value=0), ctx=_LOAD)
 
 
-def _rewrite_super(body, fn, owner):
-    """Turn ``super()`` into an explicit two-argument form.
-
-    Used when reloaded code starts calling ``super()`` but the live function
-    has no ``__class__`` cell to give it.  The class is found again at call
-    time from the first argument's type, by qualified name.
-    """
-    params = fn.args.posonlyargs + fn.args.args
-    if not params or owner is None:
-        return
-    first = params[0].arg
-    for node in _walk_own_scope(body):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id == "super" and not node.args and not node.keywords):
-            at = _Maker.like(node.func)
-            node.func = at.name(_SUPER)
-            node.args = [at(ast.Constant, value=owner), at.name(first)]
+def _numbered_yields(code):
+    """How many yields a generator's code numbers, if it numbers them all
+    (:func:`_count_yields`): the largest number it stores in its count; 0
+    if it adds to the count anywhere."""
+    numbers, previous = [0], None
+    for ins in dis.get_instructions(code):
+        names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+        if ins.opname.startswith("STORE_FAST") and _COUNT in names:
+            if previous is None or previous.opname not in _LOADS_CONSTANT \
+                    or type(previous.argval) is not int or previous.argval == 0:
+                return 0
+            numbers.append(previous.argval)
+        previous = ins
+    return max(numbers)
 
 
-def _walk_own_scope(body):
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, _FUNCS + (ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
-def _free_placeholder(name):
-    """The constant that stands for the holder of free variable ``name`` in
-    code compiled by :func:`_read_through`, until :func:`_bind_free` puts the
-    holder there."""
-    return "\0hot-restart free " + name
-
-
-def _read_through(fn, names, scopes):
-    """Make ``fn`` read and write the free variables ``names`` through a
-    holder instead of a cell: ``y`` becomes ``<holder>.value`` (in nested
-    scopes too, unless they bind ``y`` themselves), and ``nonlocal y`` goes.
-
-    Used when a fix starts using variables of the enclosing function that
-    the running closure does not have: a closure cannot grow, but its code
-    can read them some other way.
-    """
-    stack = [(fn, set(names))]
-    while stack:
-        node, visible = stack.pop()
-        if node is not fn and isinstance(node, _FUNCS + (ast.Lambda,)) and node in scopes:
-            visible = visible - scopes[node].locals
-        elif isinstance(node, _COMPREHENSIONS):
-            visible = visible - {n.id for g in node.generators for n in ast.walk(g.target)
-                                 if isinstance(n, ast.Name)}
-        for field, value in ast.iter_fields(node):
-            items = value if isinstance(value, list) else [value]
-            for i, child in enumerate(items):
-                if not isinstance(child, ast.AST):
-                    continue
-                if isinstance(child, ast.Nonlocal) and visible & set(child.names):
-                    kept = [n for n in child.names if n not in visible]
-                    value[i] = _Maker.like(child).place(
-                        ast.Nonlocal(names=kept) if kept else ast.Pass())
-                elif isinstance(child, ast.Name) and child.id in visible:
-                    at = _Maker.like(child)
-                    holder = at(ast.Constant, value=_free_placeholder(child.id))
-                    child = at(ast.Attribute, value=holder, attr="value", ctx=child.ctx)
-                    if isinstance(value, list):
-                        value[i] = child
-                    else:
-                        setattr(node, field, child)
-                else:
-                    stack.append((child, visible))
+def _after_last_yield(body):
+    """The statements that follow the last yield of a generator's ``body``,
+    where its yields are all numbered statements and the last one stands in
+    the body or in the body of a ``try`` there; else None."""
+    sites = _yield_sites(body)
+    if not sites or any(s.statements is None or s.in_loop for s in sites):
+        return None
+    last = sites[-1]
+    if not isinstance(last.node, ast.Yield) and (
+            isinstance(last.statement, ast.Return) or last.tail):
+        return None  # not numbered: nothing can fail after it
+    statements, stmt = last.statements, last.statement
+    after = statements[statements.index(stmt) + 1:]
+    if statements is body:
+        return after or None
+    for i, outer in enumerate(body):
+        if isinstance(outer, _TRIES) and statements is outer.body:
+            inner = copy.copy(outer)
+            inner.body = after or [_Maker.like(stmt)(ast.Pass)]
+            return [inner, *body[i + 1:]]
+    return None
 
 
 _NEEDS_DEEP = ("yield", ":=", "super", "__class__")
@@ -1763,6 +1763,70 @@ def _definition_key(fn, codes):
 # Reload
 ###############################################################################
 
+def _rewrite_super(body, fn, owner):
+    """Turn ``super()`` into an explicit two-argument form.
+
+    Used when reloaded code starts calling ``super()`` but the live function
+    has no ``__class__`` cell to give it.  The class is found again at call
+    time from the first argument's type, by qualified name.
+    """
+    params = fn.args.posonlyargs + fn.args.args
+    if not params or owner is None:
+        return
+    first = params[0].arg
+    for node in _walk_own_scope(body):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "super" and not node.args and not node.keywords):
+            at = _Maker.like(node.func)
+            node.func = at.name(_SUPER)
+            node.args = [at(ast.Constant, value=owner), at.name(first)]
+
+
+def _free_placeholder(name):
+    """The constant that stands for the holder of free variable ``name`` in
+    code compiled by :func:`_read_through`, until :func:`_bind_free` puts the
+    holder there."""
+    return "\0hot-restart free " + name
+
+
+def _read_through(fn, names, scopes):
+    """Make ``fn`` read and write the free variables ``names`` through a
+    holder instead of a cell: ``y`` becomes ``<holder>.value`` (in nested
+    scopes too, unless they bind ``y`` themselves), and ``nonlocal y`` goes.
+
+    Used when a fix starts using variables of the enclosing function that
+    the running closure does not have: a closure cannot grow, but its code
+    can read them some other way.
+    """
+    stack = [(fn, set(names))]
+    while stack:
+        node, visible = stack.pop()
+        if node is not fn and isinstance(node, _FUNCS + (ast.Lambda,)) and node in scopes:
+            visible = visible - scopes[node].locals
+        elif isinstance(node, _COMPS):
+            visible = visible - {n.id for g in node.generators for n in ast.walk(g.target)
+                                 if isinstance(n, ast.Name)}
+        for field, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for i, child in enumerate(items):
+                if not isinstance(child, ast.AST):
+                    continue
+                if isinstance(child, ast.Nonlocal) and visible & set(child.names):
+                    kept = [n for n in child.names if n not in visible]
+                    value[i] = _Maker.like(child).place(
+                        ast.Nonlocal(names=kept) if kept else ast.Pass())
+                elif isinstance(child, ast.Name) and child.id in visible:
+                    at = _Maker.like(child)
+                    holder = at(ast.Constant, value=_free_placeholder(child.id))
+                    child = at(ast.Attribute, value=holder, attr="value", ctx=child.ctx)
+                    if isinstance(value, list):
+                        value[i] = child
+                    else:
+                        setattr(node, field, child)
+                else:
+                    stack.append((child, visible))
+
+
 def _surrogate(node, ancestors, scopes):
     """A module holding only ``node`` inside copies of its enclosing scopes.
 
@@ -1892,9 +1956,6 @@ def _new_defaults(fn, node, lines, definition):
     return defaults or None, kwdefaults or None, _default_texts(lines, node)
 
 
-_MISSING = object()
-
-
 def _describe_syntax_error(exc):
     where = f"{_short(exc.filename or '?')}, line {exc.lineno}"
     if exc.offset:
@@ -1905,14 +1966,6 @@ def _describe_syntax_error(exc):
         caret = "\n    " + " " * (exc.offset - 1 - (len(text) - len(text.lstrip()))) + "^"
     shown = f"\n    {text.strip()}{caret}" if text else ""
     return f"SyntaxError in {where}: {exc.msg}{shown}"
-
-
-def _short(path):
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel if not rel.startswith("..") else path
 
 
 #: What a reload found about one definition (``name``) or the module's own
@@ -2562,14 +2615,6 @@ def _enclosing_frame(remap, cells, fn, near):
             return frame
         frame = frame.f_back
     return next((f for f in _every_frame() if made(f, True)), None)
-
-
-def _every_frame():
-    """The frames of every thread's stack, innermost first."""
-    for frame in sys._current_frames().values():
-        while frame is not None:
-            yield frame
-            frame = frame.f_back
 
 
 def _code_qualname(code):
@@ -4504,7 +4549,6 @@ def _contains(first, last, position):
 
 
 _WHOLE_LINE = 1 << 30
-_TRIES = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
 def _collect_catchers(body, position, found, path):
@@ -5930,45 +5974,6 @@ class _Rest:
             return None
         _registry.rests[rest] = self
         return types.FunctionType(rest, self.globals, node.name)
-
-
-def _numbered_yields(code):
-    """How many yields a generator's code numbers, if it numbers them all
-    (:func:`_count_yields`): the largest number it stores in its count; 0
-    if it adds to the count anywhere."""
-    numbers, previous = [0], None
-    for ins in dis.get_instructions(code):
-        names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
-        if ins.opname.startswith("STORE_FAST") and _COUNT in names:
-            if previous is None or previous.opname not in _LOADS_CONSTANT \
-                    or type(previous.argval) is not int or previous.argval == 0:
-                return 0
-            numbers.append(previous.argval)
-        previous = ins
-    return max(numbers)
-
-
-def _after_last_yield(body):
-    """The statements that follow the last yield of a generator's ``body``,
-    where its yields are all numbered statements and the last one stands in
-    the body or in the body of a ``try`` there; else None."""
-    sites = _yield_sites(body)
-    if not sites or any(s.statements is None or s.in_loop for s in sites):
-        return None
-    last = sites[-1]
-    if not isinstance(last.node, ast.Yield) and (
-            isinstance(last.statement, ast.Return) or last.tail):
-        return None  # not numbered: nothing can fail after it
-    statements, stmt = last.statements, last.statement
-    after = statements[statements.index(stmt) + 1:]
-    if statements is body:
-        return after or None
-    for i, outer in enumerate(body):
-        if isinstance(outer, _TRIES) and statements is outer.body:
-            inner = copy.copy(outer)
-            inner.body = after or [_Maker.like(stmt)(ast.Pass)]
-            return [inner, *body[i + 1:]]
-    return None
 
 
 def _failed_count(frame, exc):
