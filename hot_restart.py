@@ -16,8 +16,9 @@ The module reads top to bottom in dependency order, in two parts.
 
 Part I, the core:
 
-1. Settings, errors, the one output channel, and ``_settings``, the
-   core's one way to Part II
+1. Settings, errors, the one output channel, ``_settings`` (the core's
+   one way to Part II), and the one state of the stop decisions: what the
+   run decided (``_stops``), what is kept (``_caches``), the letters
 2. Finding definitions: walking a parsed file, scopes, outlines, positions
 3. Instrumentation: the handler put around each function body, and the
    count a generator keeps for its restart (written, and read back from
@@ -31,62 +32,69 @@ Part I, the core:
    the live function has no ``__class__`` cell; putting new code in place
    (closures that lack a variable the fix uses read it through a holder);
    the report
-6. Deciding whether to stop: would a caller catch the exception?  One small
-   catcher object per kind (except clauses, context managers, the runtime's
+6. The catchers: what may handle an exception coming out of a call, one
+   small object per kind (except clauses, context managers, the runtime's
    iteration and attribute protocols, C functions, catch-alls of the
-   runtime, of test runners and of servers, asyncio tasks, futures), found
-   per instruction from the source or the bytecode; the verdicts kept, the
-   chains of callers kept for the next exception from the same function,
-   and the letters that spare the wrapped functions between the one that
-   decides and the one that catches
-7. The debugger: the session every debugger shares, an adapter class each
+   runtime, of test runners and of servers, asyncio tasks, futures), and
+   how each is asked
+7. Finding the catchers of a call site, from the source or, where there
+   is none that holds the code, from the bytecode and its exception table
+8. Deciding whether to stop: would a caller catch the exception?  The
+   verdicts kept, the chains of callers kept for the next exception from
+   the same function, and the letters that spare the wrapped functions
+   between the one that decides and the one that catches
+9. The debugger: the session every debugger shares, an adapter class each
    for pdb, ipdb, pudb and VS Code (debugpy) with its facts, the choice
    among them, and the session loop
-8. Runtime hooks called by instrumented code: the handler, the restart
-   and the one record a stop hands to it (a generator's replay past its
-   values, or what follows its last yield)
-9. Public API (``__all__``, in its groups): wrapping (``wrap``,
-   ``wrap_class``, ``wrap_module``, ``wrap_modules``, ``no_wrap``,
-   ``ignore``); modules (``reload_module``, ``restart_module``,
-   ``is_restarting_module``); at a stop (``reraise``, ``exit``) and the
-   errors (``ReloadException``, ``HotRestartWarning``); ``reload`` and the
-   settings (``RELOAD_ON_CONTINUE``, ``RELOAD_ALL_ON_CONTINUE``,
-   ``PRINT_HELP_MESSAGE``, ``PROPAGATED_EXCEPTIONS``, ``DEBUGGER``); the
-   command line and the import hook (``main``, ``install_import_hook``,
-   ``catch_all``); defined in Part II: clusters (``ray_runtime_env``,
-   ``dask_setup``) and watch mode (``watch``, ``patch``, ``revert``,
-   ``commit``, ``WATCH_INTERVAL``, ``WATCH_SETTLE``)
-10. Instrumented from birth: the import hook and the command line (and
+10. Runtime hooks called by instrumented code: the handler, the restart
+    and the one record a stop hands to it (a generator's replay past its
+    values, or what follows its last yield)
+11. Public API (``__all__``, in its groups): wrapping (``wrap``,
+    ``wrap_class``, ``wrap_module``, ``wrap_modules``, ``no_wrap``,
+    ``ignore``); modules (``reload_module``, ``restart_module``,
+    ``is_restarting_module``); at a stop (``reraise``, ``exit``) and the
+    errors (``ReloadException``, ``HotRestartWarning``); ``reload`` and the
+    settings (``RELOAD_ON_CONTINUE``, ``RELOAD_ALL_ON_CONTINUE``,
+    ``PRINT_HELP_MESSAGE``, ``PROPAGATED_EXCEPTIONS``, ``DEBUGGER``); the
+    command line and the import hook (``main``, ``install_import_hook``,
+    ``catch_all``); defined in Part II: clusters (``ray_runtime_env``,
+    ``dask_setup``) and watch mode (``watch``, ``patch``, ``revert``,
+    ``commit``, ``WATCH_INTERVAL``, ``WATCH_SETTLE``)
+12. Instrumented from birth: the import hook and the command line (and
     the children that multiprocessing spawns from it, set up the same way)
 
 Part II, the settings: each fills its part of ``_settings`` where it is
 defined, and the core never names them (a test holds this):
 
-11. Sessions held elsewhere: a child process's in the terminal of the
+13. Sessions held elsewhere: a child process's in the terminal of the
     ancestor that holds it, a detached program's waiting for
     ``python -m hot_restart attach``, and a program started with plain
     python that ``attach PID`` makes active (3.14+, ``sys.remote_exec``);
     the sockets, their protocol, the relay
-12. Ray and Dask: the workers of a cluster set up as hot-restart's
-13. Watch mode: saved edits applied in a thread, the develop loop
+14. Ray and Dask: the workers of a cluster set up as hot-restart's
+15. Watch mode: saved edits applied in a thread, the develop loop
     (``--loop``), and ``patch`` / ``revert`` / ``commit``
-14. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
-15. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
+16. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
+17. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
     pytest-xdist the workers' sessions come to the terminal; a doctest is
     said to be out of reach)
 
 Where a section of Part I reaches forward, to a later one (functions call
-what is defined further down; the same test holds the list): the registry
-and reload forget what the stop decisions keep when code changes
-(``_stops``, ``_caches``, ``_letters``, ``_local_names``); the registry
-puts the runtime's names in the main module (``_carry_runtime``); reload
+what is defined further down; the same test holds the list): the
+registry puts the runtime's names in the main module (``_carry_runtime``);
+reload asks which names are local to a running frame's code
+(``_local_names``),
 wraps a class a fix adds, as the API does (``wrap_class``,
 ``_innermost``), and asks whether the import hook is in place
-(``_installed``); the stop decision asks the debugger in use
-(``_debuggers``), the catch-alls declared through the API
-(``catch_all``, ``_declared_catch_alls``) and knows the command line's
-``main``; the debugger asks the runtime hooks for their own frames and for
-a fix picked up by another thread (``_own_frame``, ``_picked_up_fix``).
+(``_installed``); the catchers that wait on other frames (a task, a
+future, a generator) find those frames' catchers (``_catchers_at``,
+``_collect_catchers``, ``_tree_of``, ``_expression``, ``_plain``,
+``_reference``) and ask them as the decision does (``_above``,
+``_search``); finding the catchers knows the catch-alls declared through
+the API (``catch_all``, ``_declared_catch_alls``) and the command line's
+``main``; the decision asks the debugger in use (``_debuggers``); the
+debugger asks the runtime hooks for their own frames and for a fix picked
+up by another thread (``_own_frame``, ``_picked_up_fix``).
 """
 
 import ast
@@ -221,6 +229,101 @@ def _every_frame():
         while frame is not None:
             yield frame
             frame = frame.f_back
+
+
+# The one state of the stop decisions (section 8 decides; the registry and
+# reload forget what is kept when code changes).
+
+class _Stops:
+    """What the stop decisions remember of the run: raise sites marked as
+    control flow, exceptions the user let propagate, whether the no-terminal
+    notice was given, and whether the pytest plugin saw a terminal."""
+
+    def __init__(self):
+        self.control_flow = set()
+        self.let_go = {}       # id -> the last few exceptions the user let propagate
+        self.restarts = {}  # failed frame -> its _Restart, until the restart takes it
+        self.unwrapped_reported = set()  # edited files of unwrapped code already reported
+        self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
+        self.recursion = None  # see _outermost_of_recursion
+        self.warned_no_terminal = False
+        self.terminal_override = False
+        self.catch_alls = _DeclaredCatchAlls()
+        self.switched_off = False  # %hot_restart off
+        #: ids of the frames whose failed call is being run again: the new
+        #: call's frame stands for them in the debugger's stack
+        self.restarting = set()
+
+
+class _DeclaredCatchAlls:
+    """The functions declared with :func:`catch_all`: ``on`` and ``off``
+    hold ``(file, first line)`` of their code; ``pending``, dotted names
+    whose module is not imported yet, with the answer for each."""
+
+    def __init__(self):
+        self.on, self.off, self.pending = set(), set(), {}
+
+
+class _StopCaches:
+    """What the stop decisions compute once and keep: derived from the
+    program's code and files, never from what happened in the run."""
+
+    def __init__(self):
+        self.terminal = None   # (stdin, whether it is a terminal)
+        self.catchers = _Bounded(4096)     # (id(code), lasti) -> (code, catchers)
+        self.trees = _Bounded(256)         # path -> (stamp, {(name, first_line): node})
+        self.local_names = _Bounded(4096)  # code -> the names local to it
+        # (id(code), lasti, type) -> (code, (verdict, type that goes on),
+        # what the fast path does there: _PASSES_WRAPPED, or the verdict)
+        self.verdicts = _Bounded(8192)
+        # (id(code), type) -> the last few chains of callers through which
+        # an exception of that type raised in that code was caught (see
+        # _known_to_be_caught), the latest first
+        self.chains = _Bounded(2048)
+
+    def forget_verdicts(self):
+        """The verdicts may no longer hold (new code, a catch-all declared)."""
+        self.verdicts.clear()
+        self.chains.clear()
+
+
+class _Bounded(dict):
+    """A cache that forgets everything once it holds ``limit`` entries: what
+    a program asks about again soon comes back at once."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key, value):
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
+
+
+_stops, _caches = _Stops(), _StopCaches()
+
+
+class _Mail(dict):
+    """``{frame: the exception}``, for the handlers of the wrapped
+    functions an exception will pass before it is caught (see :func:`_mail`).
+    Instrumented code names it; sent by value to another process (with a
+    function of ``__main__``), it stands for that process's own."""
+
+    def __reduce__(self):
+        return _the_mail, ()
+
+
+def _the_mail():
+    return _letters
+
+
+#: The one mail of the process: instrumented code names it, so it is never
+#: replaced (the stop decisions' other state may be).
+_letters = _Mail()
 
 
 class ReloadException(Exception):
@@ -2958,284 +3061,8 @@ def _describe_event(event):
 
 
 ###############################################################################
-# Deciding whether to stop
+# The catchers: what may handle an exception, one kind each
 ###############################################################################
-
-def _has_terminal():
-    """Is stdin a terminal?  Asked once per stdin object."""
-    if _stops.terminal_override:
-        return True
-    stdin = sys.stdin
-    known = _caches.terminal
-    if known is not None and known[0] is stdin:
-        return known[1]
-    try:
-        answer = stdin is not None and stdin.isatty()
-    except (ValueError, AttributeError):
-        answer = False
-    _caches.terminal = (stdin, answer)
-    return answer
-
-
-def _is_debugger_quit(exc):
-    # bdb is not imported until a debugger is used, and while another
-    # thread's stop imports it, it is in sys.modules before BdbQuit is defined
-    bdb_quit = getattr(sys.modules.get("bdb"), "BdbQuit", None)
-    return bdb_quit is not None and isinstance(exc, bdb_quit)
-
-
-# What test runners raise to end a test that is not a failure: a skip, an
-# expected failure, pytest's exit.  By module and class name, looked up only
-# once the runner is imported.
-_TEST_OUTCOMES = (("unittest.case", "SkipTest"), ("_pytest.outcomes", "Skipped"),
-                  ("_pytest.outcomes", "XFailed"), ("_pytest.outcomes", "Exit"))
-
-
-def _is_test_outcome(exc):
-    for module, name in _TEST_OUTCOMES:
-        cls = getattr(sys.modules.get(module), name, None)
-        if cls is not None and isinstance(exc, cls):
-            return True
-    return False
-
-
-class _NoStop(enum.Enum):
-    """Why an exception propagates with no stop (see :func:`_stop_decision`)."""
-    CONTROL_FLOW = "control flow"
-    PROPAGATED = "propagated"
-    IN_A_SESSION = "inside a debugger session"
-    SWITCHED_OFF = "switched off (%hot_restart off)"
-    LET_GO = "the user let it propagate"
-    MARKED = "marked as control flow"
-    NO_TERMINAL = "no terminal"
-    RECURSION = "recursion: stop at its outermost call"
-    CAUGHT = "a caller catches it"
-    LET_GO_ELSEWHERE = "the user let it propagate in another process"
-
-
-def _stop_decision(exc, frame, definition):
-    """Return None to open the debugger, or why ``exc`` propagates instead
-    (a :class:`_NoStop`).
-
-    The cheap checks come first; the look up the stack (would a caller
-    catch it?) runs only for an exception that passed them.
-    """
-    if isinstance(exc, _NEVER_STOP) or _is_debugger_quit(exc):
-        return _NoStop.CONTROL_FLOW
-    if isinstance(exc, PROPAGATED_EXCEPTIONS) or (
-            definition is not None and definition.propagated
-            and isinstance(exc, definition.propagated)):
-        return _NoStop.PROPAGATED
-    if _session.get() is not None:
-        return _NoStop.IN_A_SESSION
-    if _stops.switched_off:
-        return _NoStop.SWITCHED_OFF
-    if _let_go(exc):
-        return _NoStop.LET_GO
-    if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
-        return _NoStop.MARKED
-    terminal = _has_terminal() or _debuggers.attached() or _settings.elsewhere.place() is not None
-    if not terminal and _stops.warned_no_terminal:
-        return _NoStop.NO_TERMINAL
-    if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
-        return _NoStop.RECURSION
-    if _caught_above(exc, frame):
-        return _NoStop.CAUGHT
-    if _is_test_outcome(exc):  # asked only here, where it would stop
-        return _NoStop.CONTROL_FLOW
-    if _let_go_elsewhere(exc):
-        return _NoStop.LET_GO_ELSEWHERE
-    return None if terminal else _NoStop.NO_TERMINAL
-
-
-def _let_go(exc):
-    """Did the user let ``exc`` propagate, or the exception it was raised
-    while handling (a translation: ``raise ParseError from e``)?"""
-    if not _stops.let_go:
-        return False
-    for _ in range(8):
-        if exc is None:
-            return False
-        if _stops.let_go.get(id(exc)) is exc:
-            return True
-        exc = exc.__context__
-    return False
-
-
-#: set on an exception the user let propagate in a child process, which
-#: carries it to its parent
-_LET_GO_ATTR = "__hot_restart_let_go__"
-
-
-def _let_go_elsewhere(exc):
-    """Did the user let ``exc`` propagate in the child process it came from
-    (asked only where it would stop)?  The mark came with the exception, or
-    with the one it wraps: Ray's RayTaskError keeps the task's as ``cause``."""
-    for _ in range(8):
-        if exc is None:
-            return False
-        wrapped = getattr(exc, "cause", None)
-        for one in (exc, wrapped):
-            if isinstance(one, BaseException) and _LET_GO_ATTR in getattr(one, "__dict__", ()):
-                return True
-        exc = exc.__context__
-    return False
-
-
-class _Mail(dict):
-    """``{frame: the exception}``, for the handlers of the wrapped
-    functions an exception will pass before it is caught (see :func:`_mail`).
-    Instrumented code names it; sent by value to another process (with a
-    function of ``__main__``), it stands for that process's own."""
-
-    def __reduce__(self):
-        return _the_mail, ()
-
-
-def _the_mail():
-    return _letters
-
-
-#: The one mail of the process: instrumented code names it, so it is never
-#: replaced (the stop decisions' other state may be).
-_letters = _Mail()
-
-
-class _Restart:
-    """What the handler of a failed call that is to run again hands to the
-    restart (:func:`_again` and its kin), in one record: made when the stop
-    is decided, filled by the session, taken once by the restart.
-
-    ``definition``: the failed function's; ``typed``: parameters assigned
-    at the prompt (the restart passes them); ``replay``: a generator's
-    ``(count, delegating)``, read while the exception still said where it
-    failed (see :class:`_Replay`); ``loop``: how a develop loop starts
-    (_MISSING, or the failure of an ``--xloop``), None for none."""
-
-    __slots__ = ("definition", "typed", "replay", "loop")
-
-    def __init__(self):
-        self.definition, self.typed, self.replay, self.loop = None, {}, None, None
-
-
-def _restart_of(frame):
-    """The record of ``frame``'s coming restart, made at first use."""
-    record = _stops.restarts.get(frame)
-    if record is None:
-        record = _stops.restarts[frame] = _Restart()
-    return record
-
-
-def _taken_restart(frame):
-    """The record of ``frame``'s restart, taken by the restart (an empty one
-    if nothing was handed over)."""
-    return _stops.restarts.pop(frame, None) or _Restart()
-
-
-class _Stops:
-    """What the stop decisions remember of the run: raise sites marked as
-    control flow, exceptions the user let propagate, whether the no-terminal
-    notice was given, and whether the pytest plugin saw a terminal."""
-
-    def __init__(self):
-        self.control_flow = set()
-        self.let_go = {}       # id -> the last few exceptions the user let propagate
-        self.restarts = {}  # failed frame -> its _Restart, until the restart takes it
-        self.unwrapped_reported = set()  # edited files of unwrapped code already reported
-        self.unwrapped_stamps = {}  # their stamps, as the first session after their import saw them
-        self.recursion = None  # see _outermost_of_recursion
-        self.warned_no_terminal = False
-        self.terminal_override = False
-        self.catch_alls = _DeclaredCatchAlls()
-        self.switched_off = False  # %hot_restart off
-        #: ids of the frames whose failed call is being run again: the new
-        #: call's frame stands for them in the debugger's stack
-        self.restarting = set()
-
-
-class _DeclaredCatchAlls:
-    """The functions declared with :func:`catch_all`: ``on`` and ``off``
-    hold ``(file, first line)`` of their code; ``pending``, dotted names
-    whose module is not imported yet, with the answer for each."""
-
-    def __init__(self):
-        self.on, self.off, self.pending = set(), set(), {}
-
-
-class _StopCaches:
-    """What the stop decisions compute once and keep: derived from the
-    program's code and files, never from what happened in the run."""
-
-    def __init__(self):
-        self.terminal = None   # (stdin, whether it is a terminal)
-        self.catchers = _Bounded(4096)     # (id(code), lasti) -> (code, catchers)
-        self.trees = _Bounded(256)         # path -> (stamp, {(name, first_line): node})
-        self.local_names = _Bounded(4096)  # code -> the names local to it
-        # (id(code), lasti, type) -> (code, (verdict, type that goes on),
-        # what the fast path does there: _PASSES_WRAPPED, or the verdict)
-        self.verdicts = _Bounded(8192)
-        # (id(code), type) -> the last few chains of callers through which
-        # an exception of that type raised in that code was caught (see
-        # _known_to_be_caught), the latest first
-        self.chains = _Bounded(2048)
-
-    def forget_verdicts(self):
-        """The verdicts may no longer hold (new code, a catch-all declared)."""
-        self.verdicts.clear()
-        self.chains.clear()
-
-
-class _Bounded(dict):
-    """A cache that forgets everything once it holds ``limit`` entries: what
-    a program asks about again soon comes back at once."""
-
-    __slots__ = ("limit",)
-
-    def __init__(self, limit):
-        super().__init__()
-        self.limit = limit
-
-    def keep(self, key, value):
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = value
-        return value
-
-
-_stops, _caches = _Stops(), _StopCaches()
-
-
-def _raise_site(exc):
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None:
-        return None
-    return (tb.tb_frame.f_code.co_filename, tb.tb_lineno, type(exc))
-
-
-def _outermost_of_recursion(exc, frame):
-    """A RecursionError stops at the first call of the runaway function,
-    where there is room for the debugger and a restart makes sense."""
-    code = frame.f_code
-    memo = _stops.recursion  # (exception, {code: its outermost frame})
-    if memo is None or memo[0] is not exc:
-        memo = _stops.recursion = (exc, {})
-    outermost = memo[1].get(code)
-    if outermost is None:
-        # found once per exception and function: asked again at each of
-        # the thousands of levels it unwinds, the walk would be quadratic
-        outermost, f = frame, frame.f_back
-        while f is not None:
-            if f.f_code is code:
-                outermost = f
-            f = f.f_back
-        memo[1][code] = outermost
-    if outermost is frame:
-        _stops.recursion = None
-        return True
-    return False
-
 
 # Would a caller catch it?  The callers' frames are asked, innermost first,
 # and in each frame the things that may catch an exception coming out of the
@@ -3767,197 +3594,6 @@ _ATTRIBUTE_LOADS = {"LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR"}
 _CALLS = {"CALL", "PRECALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW", "CALL_KW"}
 
 
-def _caught_above(exc, frame):
-    """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
-    (see the catchers above); when it cannot tell, the answer is no.  (The
-    handler asked :func:`_known_to_be_caught` first.)"""
-    verdict, catcher = _above(type(exc), frame)
-    if verdict is True:
-        between, f = [], frame.f_back
-        while f is not catcher:
-            if _PROPAGATE in f.f_code.co_names:
-                between.append(f)
-            f = f.f_back
-        _mail(exc, between)
-    return verdict is True
-
-
-def _mail(exc, frames):
-    """Tell the handlers of the wrapped functions in ``frames``, between the
-    one that asks and the one that catches, that ``exc`` is caught above
-    them: each takes its letter and raises again without a call.
-
-    On its way out, an exception passes the handler of every wrapped
-    function between where it was raised and where it is caught, and each
-    would ask again, in a parser from deeper and deeper.  A letter is kept
-    under the frame itself (a frame hashes by identity, and a key needs no
-    call to make) and holds the exception, which the handler compares with
-    the one it caught.  Letters not taken (the exception was caught before
-    it got there) are dropped at the next question (see :func:`_propagate`)."""
-    for f in frames:
-        _letters[f] = exc
-
-
-def _known_to_be_caught(exc, frame):
-    """The fast path of a handled exception, asked first by every handler
-    that got no letter (see :func:`_mail`): is it known that a caller of
-    ``frame`` catches ``exc``?  Exception-heavy code (a parser) raises the
-    same exception from the same function through the same few chains of
-    calls, again and again: the last few chains that ended in a catch are
-    kept for the function and the type, and checked caller by caller, code
-    and instruction, with no lookup.  Otherwise the verdicts of the callers
-    up to one that catches are looked up, one per frame (see
-    :func:`_frame_verdict`).  On the way, the wrapped functions passed get
-    their letters, taken back if the answer is not yes.  Anything else is
-    for :func:`_stop_decision`, whose other checks would all let it
-    propagate too."""
-    chains = _caches.chains.get((id(frame.f_code), type(exc)))
-    if chains is not None:
-        try:
-            for chain in chains:
-                f = frame
-                for code, lasti, wrapped in chain:
-                    f = f.f_back
-                    if f.f_code is not code or f.f_lasti != lasti:
-                        break
-                    if wrapped:  # its handler would ask: it gets a letter
-                        _letters[f] = exc
-                else:
-                    return True
-        except AttributeError:  # the stack ended before the chain did
-            pass
-    return _walk_to_catcher(exc, frame)
-
-
-def _walk_to_catcher(exc, frame):
-    """The verdicts of the callers of ``frame`` on ``exc``, one lookup each,
-    up to one that catches it: True; False when one is not known or none
-    catches.  A chain of verdicts that hold for any frame with that code
-    and instruction is kept for the fast path."""
-    etype, verdicts, below, f = type(exc), _caches.verdicts, frame, frame.f_back
-    chain = []
-    while f is not None:
-        code, lasti = f.f_code, f.f_lasti
-        hit = verdicts.get((id(code), lasti, etype))
-        if hit is None or hit[0] is not code:
-            break
-        passes = hit[2]
-        if passes is True:
-            if chain is not None:
-                chain.append((code, lasti, False))
-                _keep_chain((id(frame.f_code), type(exc)), tuple(chain))
-            return True
-        if passes is _PASSES_WRAPPED:  # its handler would ask: it gets a letter
-            _letters[f] = exc
-        elif passes is not False:
-            if passes not in _UNLESS_GETITEM_VALUES:
-                break
-            chain = None  # it depends on the frame below
-            if below.f_code.co_name == "__getitem__":
-                return True  # an iteration's end
-            if passes is _PASSES_WRAPPED_UNLESS_GETITEM:
-                _letters[f] = exc
-        if chain is not None:
-            chain.append((code, lasti, passes is _PASSES_WRAPPED))
-        etype = hit[1][1]
-        below, f = f, f.f_back
-    _letters.clear()
-    return False
-
-
-def _keep_chain(key, chain):
-    chains = _caches.chains.get(key)
-    if chains is None:
-        _caches.chains.keep(key, [chain])
-    else:
-        chains.insert(0, chain)
-        del chains[_CHAINS_KEPT:]
-
-
-#: chains kept per function and type: enough for a parser's alternatives
-_CHAINS_KEPT = 4
-
-
-#: in the verdicts kept: the exception passes a wrapped function there
-_PASSES_WRAPPED = "passes a wrapped function"
-#: ... and the same, unless it comes from a ``__getitem__`` (an iteration
-#: at that call ends with it: see _Iteration)
-_PASSES_UNLESS_GETITEM = "passes, unless from a __getitem__"
-_PASSES_WRAPPED_UNLESS_GETITEM = "passes a wrapped function, unless from a __getitem__"
-_UNLESS_GETITEM = {False: _PASSES_UNLESS_GETITEM,
-                   _PASSES_WRAPPED: _PASSES_WRAPPED_UNLESS_GETITEM}
-_UNLESS_GETITEM_VALUES = frozenset(_UNLESS_GETITEM.values())
-
-
-def _above(etype, frame):
-    """The verdict of the callers of ``frame`` on an exception of type
-    ``etype``, and the frame that gave it (None if none did)."""
-    below, f = frame, frame.f_back
-    while f is not None:
-        verdict, etype = _frame_verdict(f, below, etype)
-        if verdict is not False:
-            return verdict, f
-        below, f = f, f.f_back
-    return False, None
-
-
-def _search(etype, frames):
-    """Follow an exception of type ``etype`` out through ``frames``, innermost
-    first, each suspended (as a coroutine at an await).  Returns ``(verdict,
-    etype)``: the first answer that is not False, or False when none of them
-    catches it, with the type that reaches there."""
-    for frame in frames:
-        verdict, etype = _frame_verdict(frame, None, etype)
-        if verdict is not False:
-            break
-    else:
-        verdict = False
-    return verdict, etype
-
-
-def _frame_verdict(frame, below, etype):
-    """Ask the catchers of ``frame`` at its current instruction, innermost
-    first.  Where the answer depends only on the code, the instruction and
-    the exception's type (except clauses that name global types, C
-    functions), it is kept: exception-heavy code (parsers) asks again and
-    again from the same places."""
-    code, lasti = frame.f_code, frame.f_lasti
-    key = (id(code), lasti, etype)
-    hit = _caches.verdicts.get(key)
-    if hit is not None and hit[0] is code and (
-            hit[2] not in _UNLESS_GETITEM_VALUES or not _from_getitem(below)):
-        return hit[1]
-    if code in _PASSES_THROUGH:
-        return False, etype
-    catchers = _catchers_at(code, lasti)
-    if catchers is None:
-        return None, etype
-    verdict = _ask(catchers, etype, frame, below)
-    unfixed = [c for c in catchers if (c.concerns is None or issubclass(etype, c.concerns))
-               and not c.fixed(code, frame)]
-    if not unfixed or unfixed == [_ITERATION] and not _from_getitem(below):
-        # an IndexError through a call: it ends an iteration only where the
-        # frame below is a __getitem__, which the fast path looks at
-        passes = verdict[0]
-        if passes is False and _PROPAGATE in code.co_names:
-            passes = _PASSES_WRAPPED
-        if unfixed:
-            passes = _UNLESS_GETITEM.get(passes, passes)
-        _caches.verdicts.keep(key, (code, verdict, passes))
-    return verdict
-
-
-def _from_getitem(below):
-    return below is not None and below.f_code.co_name == "__getitem__"
-
-
-#: The code of hot-restart's own frames whose handlers catch nothing that a
-#: frame below them raised: a restart's loop catches a TypeError only where
-#: calling the new code refused the arguments (see :func:`_again`).  Filled
-#: where they are defined.
-_PASSES_THROUGH = set()
-
-
 def _ask(catchers, etype, frame, below):
     for catcher in catchers:
         concerns = catcher.concerns
@@ -4175,6 +3811,10 @@ def _generator_catches(fn, manager, frame, etype):
         answers.add(_answer(verdict, new, etype))
     return answers.pop() if len(answers) == 1 else None
 
+
+###############################################################################
+# Finding the catchers: from the source, or from the bytecode
+###############################################################################
 
 def _catchers_at(code, lasti):
     """What may catch an exception at instruction ``lasti`` of ``code``,
@@ -4661,6 +4301,384 @@ def _innermost_call(body, position):
                     best, best_span = (name, len(node.args)), span
     return best
 
+
+###############################################################################
+# Deciding whether to stop
+###############################################################################
+
+def _has_terminal():
+    """Is stdin a terminal?  Asked once per stdin object."""
+    if _stops.terminal_override:
+        return True
+    stdin = sys.stdin
+    known = _caches.terminal
+    if known is not None and known[0] is stdin:
+        return known[1]
+    try:
+        answer = stdin is not None and stdin.isatty()
+    except (ValueError, AttributeError):
+        answer = False
+    _caches.terminal = (stdin, answer)
+    return answer
+
+
+def _is_debugger_quit(exc):
+    # bdb is not imported until a debugger is used, and while another
+    # thread's stop imports it, it is in sys.modules before BdbQuit is defined
+    bdb_quit = getattr(sys.modules.get("bdb"), "BdbQuit", None)
+    return bdb_quit is not None and isinstance(exc, bdb_quit)
+
+
+# What test runners raise to end a test that is not a failure: a skip, an
+# expected failure, pytest's exit.  By module and class name, looked up only
+# once the runner is imported.
+_TEST_OUTCOMES = (("unittest.case", "SkipTest"), ("_pytest.outcomes", "Skipped"),
+                  ("_pytest.outcomes", "XFailed"), ("_pytest.outcomes", "Exit"))
+
+
+def _is_test_outcome(exc):
+    for module, name in _TEST_OUTCOMES:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
+
+
+class _NoStop(enum.Enum):
+    """Why an exception propagates with no stop (see :func:`_stop_decision`)."""
+    CONTROL_FLOW = "control flow"
+    PROPAGATED = "propagated"
+    IN_A_SESSION = "inside a debugger session"
+    SWITCHED_OFF = "switched off (%hot_restart off)"
+    LET_GO = "the user let it propagate"
+    MARKED = "marked as control flow"
+    NO_TERMINAL = "no terminal"
+    RECURSION = "recursion: stop at its outermost call"
+    CAUGHT = "a caller catches it"
+    LET_GO_ELSEWHERE = "the user let it propagate in another process"
+
+
+def _stop_decision(exc, frame, definition):
+    """Return None to open the debugger, or why ``exc`` propagates instead
+    (a :class:`_NoStop`).
+
+    The cheap checks come first; the look up the stack (would a caller
+    catch it?) runs only for an exception that passed them.
+    """
+    if isinstance(exc, _NEVER_STOP) or _is_debugger_quit(exc):
+        return _NoStop.CONTROL_FLOW
+    if isinstance(exc, PROPAGATED_EXCEPTIONS) or (
+            definition is not None and definition.propagated
+            and isinstance(exc, definition.propagated)):
+        return _NoStop.PROPAGATED
+    if _session.get() is not None:
+        return _NoStop.IN_A_SESSION
+    if _stops.switched_off:
+        return _NoStop.SWITCHED_OFF
+    if _let_go(exc):
+        return _NoStop.LET_GO
+    if _stops.control_flow and _raise_site(exc) in _stops.control_flow:
+        return _NoStop.MARKED
+    terminal = _has_terminal() or _debuggers.attached() or _settings.elsewhere.place() is not None
+    if not terminal and _stops.warned_no_terminal:
+        return _NoStop.NO_TERMINAL
+    if isinstance(exc, RecursionError) and not _outermost_of_recursion(exc, frame):
+        return _NoStop.RECURSION
+    if _caught_above(exc, frame):
+        return _NoStop.CAUGHT
+    if _is_test_outcome(exc):  # asked only here, where it would stop
+        return _NoStop.CONTROL_FLOW
+    if _let_go_elsewhere(exc):
+        return _NoStop.LET_GO_ELSEWHERE
+    return None if terminal else _NoStop.NO_TERMINAL
+
+
+def _let_go(exc):
+    """Did the user let ``exc`` propagate, or the exception it was raised
+    while handling (a translation: ``raise ParseError from e``)?"""
+    if not _stops.let_go:
+        return False
+    for _ in range(8):
+        if exc is None:
+            return False
+        if _stops.let_go.get(id(exc)) is exc:
+            return True
+        exc = exc.__context__
+    return False
+
+
+#: set on an exception the user let propagate in a child process, which
+#: carries it to its parent
+_LET_GO_ATTR = "__hot_restart_let_go__"
+
+
+def _let_go_elsewhere(exc):
+    """Did the user let ``exc`` propagate in the child process it came from
+    (asked only where it would stop)?  The mark came with the exception, or
+    with the one it wraps: Ray's RayTaskError keeps the task's as ``cause``."""
+    for _ in range(8):
+        if exc is None:
+            return False
+        wrapped = getattr(exc, "cause", None)
+        for one in (exc, wrapped):
+            if isinstance(one, BaseException) and _LET_GO_ATTR in getattr(one, "__dict__", ()):
+                return True
+        exc = exc.__context__
+    return False
+
+
+class _Restart:
+    """What the handler of a failed call that is to run again hands to the
+    restart (:func:`_again` and its kin), in one record: made when the stop
+    is decided, filled by the session, taken once by the restart.
+
+    ``definition``: the failed function's; ``typed``: parameters assigned
+    at the prompt (the restart passes them); ``replay``: a generator's
+    ``(count, delegating)``, read while the exception still said where it
+    failed (see :class:`_Replay`); ``loop``: how a develop loop starts
+    (_MISSING, or the failure of an ``--xloop``), None for none."""
+
+    __slots__ = ("definition", "typed", "replay", "loop")
+
+    def __init__(self):
+        self.definition, self.typed, self.replay, self.loop = None, {}, None, None
+
+
+def _restart_of(frame):
+    """The record of ``frame``'s coming restart, made at first use."""
+    record = _stops.restarts.get(frame)
+    if record is None:
+        record = _stops.restarts[frame] = _Restart()
+    return record
+
+
+def _taken_restart(frame):
+    """The record of ``frame``'s restart, taken by the restart (an empty one
+    if nothing was handed over)."""
+    return _stops.restarts.pop(frame, None) or _Restart()
+
+
+def _raise_site(exc):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    return (tb.tb_frame.f_code.co_filename, tb.tb_lineno, type(exc))
+
+
+def _outermost_of_recursion(exc, frame):
+    """A RecursionError stops at the first call of the runaway function,
+    where there is room for the debugger and a restart makes sense."""
+    code = frame.f_code
+    memo = _stops.recursion  # (exception, {code: its outermost frame})
+    if memo is None or memo[0] is not exc:
+        memo = _stops.recursion = (exc, {})
+    outermost = memo[1].get(code)
+    if outermost is None:
+        # found once per exception and function: asked again at each of
+        # the thousands of levels it unwinds, the walk would be quadratic
+        outermost, f = frame, frame.f_back
+        while f is not None:
+            if f.f_code is code:
+                outermost = f
+            f = f.f_back
+        memo[1][code] = outermost
+    if outermost is frame:
+        _stops.recursion = None
+        return True
+    return False
+
+
+def _caught_above(exc, frame):
+    """Will a caller of ``frame`` handle ``exc``?  Decided from the live frames
+    (see the catchers above); when it cannot tell, the answer is no.  (The
+    handler asked :func:`_known_to_be_caught` first.)"""
+    verdict, catcher = _above(type(exc), frame)
+    if verdict is True:
+        between, f = [], frame.f_back
+        while f is not catcher:
+            if _PROPAGATE in f.f_code.co_names:
+                between.append(f)
+            f = f.f_back
+        _mail(exc, between)
+    return verdict is True
+
+
+def _mail(exc, frames):
+    """Tell the handlers of the wrapped functions in ``frames``, between the
+    one that asks and the one that catches, that ``exc`` is caught above
+    them: each takes its letter and raises again without a call.
+
+    On its way out, an exception passes the handler of every wrapped
+    function between where it was raised and where it is caught, and each
+    would ask again, in a parser from deeper and deeper.  A letter is kept
+    under the frame itself (a frame hashes by identity, and a key needs no
+    call to make) and holds the exception, which the handler compares with
+    the one it caught.  Letters not taken (the exception was caught before
+    it got there) are dropped at the next question (see :func:`_propagate`)."""
+    for f in frames:
+        _letters[f] = exc
+
+
+def _known_to_be_caught(exc, frame):
+    """The fast path of a handled exception, asked first by every handler
+    that got no letter (see :func:`_mail`): is it known that a caller of
+    ``frame`` catches ``exc``?  Exception-heavy code (a parser) raises the
+    same exception from the same function through the same few chains of
+    calls, again and again: the last few chains that ended in a catch are
+    kept for the function and the type, and checked caller by caller, code
+    and instruction, with no lookup.  Otherwise the verdicts of the callers
+    up to one that catches are looked up, one per frame (see
+    :func:`_frame_verdict`).  On the way, the wrapped functions passed get
+    their letters, taken back if the answer is not yes.  Anything else is
+    for :func:`_stop_decision`, whose other checks would all let it
+    propagate too."""
+    chains = _caches.chains.get((id(frame.f_code), type(exc)))
+    if chains is not None:
+        try:
+            for chain in chains:
+                f = frame
+                for code, lasti, wrapped in chain:
+                    f = f.f_back
+                    if f.f_code is not code or f.f_lasti != lasti:
+                        break
+                    if wrapped:  # its handler would ask: it gets a letter
+                        _letters[f] = exc
+                else:
+                    return True
+        except AttributeError:  # the stack ended before the chain did
+            pass
+    return _walk_to_catcher(exc, frame)
+
+
+def _walk_to_catcher(exc, frame):
+    """The verdicts of the callers of ``frame`` on ``exc``, one lookup each,
+    up to one that catches it: True; False when one is not known or none
+    catches.  A chain of verdicts that hold for any frame with that code
+    and instruction is kept for the fast path."""
+    etype, verdicts, below, f = type(exc), _caches.verdicts, frame, frame.f_back
+    chain = []
+    while f is not None:
+        code, lasti = f.f_code, f.f_lasti
+        hit = verdicts.get((id(code), lasti, etype))
+        if hit is None or hit[0] is not code:
+            break
+        passes = hit[2]
+        if passes is True:
+            if chain is not None:
+                chain.append((code, lasti, False))
+                _keep_chain((id(frame.f_code), type(exc)), tuple(chain))
+            return True
+        if passes is _PASSES_WRAPPED:  # its handler would ask: it gets a letter
+            _letters[f] = exc
+        elif passes is not False:
+            if passes not in _UNLESS_GETITEM_VALUES:
+                break
+            chain = None  # it depends on the frame below
+            if below.f_code.co_name == "__getitem__":
+                return True  # an iteration's end
+            if passes is _PASSES_WRAPPED_UNLESS_GETITEM:
+                _letters[f] = exc
+        if chain is not None:
+            chain.append((code, lasti, passes is _PASSES_WRAPPED))
+        etype = hit[1][1]
+        below, f = f, f.f_back
+    _letters.clear()
+    return False
+
+
+def _keep_chain(key, chain):
+    chains = _caches.chains.get(key)
+    if chains is None:
+        _caches.chains.keep(key, [chain])
+    else:
+        chains.insert(0, chain)
+        del chains[_CHAINS_KEPT:]
+
+
+#: chains kept per function and type: enough for a parser's alternatives
+_CHAINS_KEPT = 4
+
+
+#: in the verdicts kept: the exception passes a wrapped function there
+_PASSES_WRAPPED = "passes a wrapped function"
+#: ... and the same, unless it comes from a ``__getitem__`` (an iteration
+#: at that call ends with it: see _Iteration)
+_PASSES_UNLESS_GETITEM = "passes, unless from a __getitem__"
+_PASSES_WRAPPED_UNLESS_GETITEM = "passes a wrapped function, unless from a __getitem__"
+_UNLESS_GETITEM = {False: _PASSES_UNLESS_GETITEM,
+                   _PASSES_WRAPPED: _PASSES_WRAPPED_UNLESS_GETITEM}
+_UNLESS_GETITEM_VALUES = frozenset(_UNLESS_GETITEM.values())
+
+
+def _above(etype, frame):
+    """The verdict of the callers of ``frame`` on an exception of type
+    ``etype``, and the frame that gave it (None if none did)."""
+    below, f = frame, frame.f_back
+    while f is not None:
+        verdict, etype = _frame_verdict(f, below, etype)
+        if verdict is not False:
+            return verdict, f
+        below, f = f, f.f_back
+    return False, None
+
+
+def _search(etype, frames):
+    """Follow an exception of type ``etype`` out through ``frames``, innermost
+    first, each suspended (as a coroutine at an await).  Returns ``(verdict,
+    etype)``: the first answer that is not False, or False when none of them
+    catches it, with the type that reaches there."""
+    for frame in frames:
+        verdict, etype = _frame_verdict(frame, None, etype)
+        if verdict is not False:
+            break
+    else:
+        verdict = False
+    return verdict, etype
+
+
+def _frame_verdict(frame, below, etype):
+    """Ask the catchers of ``frame`` at its current instruction, innermost
+    first.  Where the answer depends only on the code, the instruction and
+    the exception's type (except clauses that name global types, C
+    functions), it is kept: exception-heavy code (parsers) asks again and
+    again from the same places."""
+    code, lasti = frame.f_code, frame.f_lasti
+    key = (id(code), lasti, etype)
+    hit = _caches.verdicts.get(key)
+    if hit is not None and hit[0] is code and (
+            hit[2] not in _UNLESS_GETITEM_VALUES or not _from_getitem(below)):
+        return hit[1]
+    if code in _PASSES_THROUGH:
+        return False, etype
+    catchers = _catchers_at(code, lasti)
+    if catchers is None:
+        return None, etype
+    verdict = _ask(catchers, etype, frame, below)
+    unfixed = [c for c in catchers if (c.concerns is None or issubclass(etype, c.concerns))
+               and not c.fixed(code, frame)]
+    if not unfixed or unfixed == [_ITERATION] and not _from_getitem(below):
+        # an IndexError through a call: it ends an iteration only where the
+        # frame below is a __getitem__, which the fast path looks at
+        passes = verdict[0]
+        if passes is False and _PROPAGATE in code.co_names:
+            passes = _PASSES_WRAPPED
+        if unfixed:
+            passes = _UNLESS_GETITEM.get(passes, passes)
+        _caches.verdicts.keep(key, (code, verdict, passes))
+    return verdict
+
+
+def _from_getitem(below):
+    return below is not None and below.f_code.co_name == "__getitem__"
+
+
+#: The code of hot-restart's own frames whose handlers catch nothing that a
+#: frame below them raised: a restart's loop catches a TypeError only where
+#: calling the new code refused the arguments (see :func:`_again`).  Filled
+#: where they are defined.
+_PASSES_THROUGH = set()
 
 
 ###############################################################################
