@@ -67,6 +67,12 @@ class Seq:
             raise IndexError(i)
         return i
 
+def index_error(seq):
+    raise IndexError("out of range")
+
+def apply(fn, seq):
+    return fn(seq)
+
 class Case(unittest.TestCase):
     def runTest(self):
         pass
@@ -649,10 +655,6 @@ ROWS = {
     # and, the next time, list() over a __getitem__ (the iteration ends):
     # the verdict kept for the site holds for the first only
     "one call site, then list() over __getitem__": ('''
-        def index_error(seq):
-            raise IndexError("out of range")
-        def apply(fn, seq):
-            return fn(seq)
         def main():
             try:
                 apply(index_error, Seq(2))
@@ -661,10 +663,6 @@ ROWS = {
             return apply(list, Seq(2))
         ''', None),
     "one call site, list() over __getitem__, then a function raising": ('''
-        def index_error(seq):
-            raise IndexError("out of range")
-        def apply(fn, seq):
-            return fn(seq)
         def main():
             apply(list, Seq(2))
             try:
