@@ -521,12 +521,8 @@ def _analyze(fn, scopes, deep=True):
     """
     scope = _Scope(_param_names(fn.args))
     scopes[fn] = scope
-    if not deep:
-        _bind_statements(fn.body, scope)
-    elif isinstance(fn, ast.Lambda):
-        _walk_scope([fn.body], scope, scopes)
-    else:
-        _walk_scope(list(fn.body), scope, scopes)
+    _walk_scope([fn.body] if isinstance(fn, ast.Lambda) else list(fn.body), scope, scopes,
+                deep)
     return scope
 
 
@@ -540,82 +536,39 @@ def _pattern_binds(pattern):
     return [n for n in (getattr(pattern, "name", None), getattr(pattern, "rest", None)) if n]
 
 
-def _bind_statements(body, scope):
-    """What a body binds, from its statements and targets alone."""
-    stores = scope.stores
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is ast.Name:
-            stores.add(node.id)
-        elif kind in (ast.Tuple, ast.List):
-            stack.extend(node.elts)
-        elif kind is ast.Starred:
-            stack.append(node.value)
-        elif kind in _DEFS:
-            stores.add(node.name)
-        elif kind in (ast.Assign, ast.Delete):
-            stack.extend(node.targets)
-        elif kind in (ast.AugAssign, ast.AnnAssign):
-            stack.append(node.target)
-        elif kind in (ast.For, ast.AsyncFor):
-            stack.append(node.target)
-            stack.extend(node.body + node.orelse)
-        elif kind in (ast.With, ast.AsyncWith):
-            stack.extend(i.optional_vars for i in node.items if i.optional_vars)
-            stack.extend(node.body)
-        elif kind in (ast.Import, ast.ImportFrom):
-            stores.update(a.asname or a.name.partition(".")[0]
-                          for a in node.names if a.name != "*")
-        elif kind is ast.Global:
-            scope.declared_global.update(node.names)
-        elif kind is ast.Nonlocal:
-            scope.declared_nonlocal.update(node.names)
-        elif kind is ast.Match:
-            for case in node.cases:
-                stack.append(case.pattern)
-                stack.extend(case.body)
-        elif isinstance(node, ast.pattern):
-            stores.update(_pattern_binds(node))
-            for field in _PATTERN_FIELDS:
-                inner = getattr(node, field, None)
-                if isinstance(inner, list):
-                    stack.extend(inner)
-                elif inner is not None:
-                    stack.append(inner)
-        elif kind is ast.ExceptHandler:
-            if node.name:
-                stores.add(node.name)
-            stack.extend(node.body)
-        elif kind in _COMPOUND:
-            for field in _BODIES:
-                stack.extend(getattr(node, field, ()))
+def _walk_scope(stack, scope, scopes, deep=True):
+    """Fill ``scope`` from the nodes on ``stack``, which run in it.
 
-
-def _walk_scope(stack, scope, scopes):
+    ``deep``: every node, with the loads, and nested scopes analysed into
+    ``scopes``.  Otherwise only statements and their targets (see
+    :func:`_analyze`): what they bind, and no loads."""
     stores, loads = scope.stores, scope.loads
     while stack:
         node = stack.pop()
         kind = type(node)
         if kind is ast.Name:
             (loads if type(node.ctx) is ast.Load else stores).add(node.id)
-        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda):
-            if kind is not ast.Lambda:
-                stores.add(node.name)
-                stack.extend(node.decorator_list)
-                if node.returns:
-                    stack.append(node.returns)
-                stack.extend(a.annotation for a in _all_args(node.args) if a.annotation)
+        elif kind in _DEFS:
+            stores.add(node.name)
+            if not deep:
+                continue
+            stack.extend(node.decorator_list)
+            if kind is ast.ClassDef:
+                stack.extend(node.bases + [k.value for k in node.keywords])
+                inner = _Scope([])
+                _walk_scope(list(node.body), inner, scopes)
+                loads |= inner.loads - inner.declared_global
+                continue
+            if node.returns:
+                stack.append(node.returns)
+            stack.extend(a.annotation for a in _all_args(node.args) if a.annotation)
             stack.extend(node.args.defaults)
             stack.extend(d for d in node.args.kw_defaults if d)
             loads |= _analyze(node, scopes).free
-        elif kind is ast.ClassDef:
-            stores.add(node.name)
-            stack.extend(node.decorator_list + node.bases + [k.value for k in node.keywords])
-            inner = _Scope([])
-            _walk_scope(list(node.body), inner, scopes)
-            loads |= inner.loads - inner.declared_global
+        elif kind is ast.Lambda:
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d)
+            loads |= _analyze(node, scopes).free
         elif kind in _COMPS:
             inner = _Scope([])
             first, *rest = node.generators
@@ -640,12 +593,47 @@ def _walk_scope(stack, scope, scopes):
         elif kind is ast.ExceptHandler:
             if node.name:
                 stores.add(node.name)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(ast.iter_child_nodes(node) if deep else node.body)
         elif isinstance(node, ast.pattern):
             stores.update(_pattern_binds(node))
+            if deep:
+                stack.extend(ast.iter_child_nodes(node))
+            else:
+                for field in _PATTERN_FIELDS:
+                    inner = getattr(node, field, None)
+                    if isinstance(inner, list):
+                        stack.extend(inner)
+                    elif inner is not None:
+                        stack.append(inner)
+        elif deep:
             stack.extend(ast.iter_child_nodes(node))
         else:
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_binding_parts(node, kind))
+
+
+def _binding_parts(node, kind):
+    """The parts of a statement (or of an assignment target) that can bind
+    a name in its scope, for the walk that reads statements alone: targets
+    and nested bodies, not expressions."""
+    if kind in (ast.Tuple, ast.List):
+        return node.elts
+    if kind is ast.Starred:
+        return [node.value]
+    if kind in (ast.Assign, ast.Delete):
+        return node.targets
+    if kind in (ast.AugAssign, ast.AnnAssign):
+        return [node.target]
+    if kind in (ast.For, ast.AsyncFor):
+        return [node.target] + node.body + node.orelse
+    if kind in (ast.With, ast.AsyncWith):
+        return [i.optional_vars for i in node.items if i.optional_vars] + node.body
+    if kind in (ast.Import, ast.ImportFrom):
+        return node.names
+    if kind is ast.Match:
+        return [part for case in node.cases for part in [case.pattern] + case.body]
+    if kind in _COMPOUND:
+        return [inner for field in _BODIES for inner in getattr(node, field, ())]
+    return ()
 
 
 def _walk_comprehension(body, inner, outer, scopes):
