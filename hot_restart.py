@@ -272,6 +272,7 @@ class _StopCaches:
         self.terminal = None   # (stdin, whether it is a terminal)
         self.catchers = _Bounded(4096)     # (id(code), lasti) -> (code, catchers)
         self.trees = _Bounded(256)         # path -> (stamp, {(name, first_line): node})
+        self.parsed = _Bounded(16)         # path -> (text, its tree): see _read_tree
         self.local_names = _Bounded(4096)  # code -> the names local to it
         # (id(code), lasti, type) -> (code, (verdict, type that goes on),
         # what the fast path does there: _PASSES_WRAPPED, or the verdict)
@@ -446,6 +447,21 @@ def _nested_statements(body):
                 inner = getattr(node, field, None)
                 if inner:
                     yield from _nested_statements(inner)
+
+
+def _read_tree(path, lines):
+    """The tree of one version of the file ``path`` (``lines``, its text),
+    parsed once and shared by whoever reads it: finding a definition's
+    lines, planning a reload, deciding a stop.  No one changes it (a reload
+    compiles a copy of each definition it takes from it); instrumenting a
+    whole module changes its tree, and parses its own (see
+    :meth:`_Registry._compile`).  Raises SyntaxError or ValueError as
+    ``ast.parse`` does."""
+    text = "".join(lines)
+    cached = _caches.parsed.get(path)
+    if cached is not None and cached[0] == text:
+        return cached[1]
+    return _caches.parsed.keep(path, (text, ast.parse(text, path)))[1]
 
 
 def _definitions(tree):
@@ -1547,7 +1563,8 @@ class _Registry:
 
     @staticmethod
     def _compile(path, module_globals, prepare=None):
-        """Parse, instrument and compile ``path``: ``(module code, index, outline)``."""
+        """Parse, instrument and compile ``path``: ``(module code, index, outline)``.
+        The one tree that is changed: parsed here for itself, not shared."""
         linecache.checkcache(path)
         lines = linecache.getlines(path, module_globals)
         if not lines and not _stamp(path):
@@ -2090,6 +2107,7 @@ class _FileReload:
 
     def __init__(self, state, stamp=None, lines=None, outline=None, error=None):
         self.state, self.stamp, self.lines, self.outline = state, stamp, lines, outline
+        self.tree = None  # the statements parsed for the plan (see _plan_file)
         self.events, self.actions = [], []
         self.error = error
 
@@ -2135,13 +2153,13 @@ def _scan(state, only=None):
         return _FileReload(state, error=_unreadable(path))
     try:
         try:
-            outline, nodes = _reparse(state, lines)
-            return _plan_file(state, stamp, lines, outline, nodes, only)
+            outline, nodes, region = _reparse(state, lines)
+            return _plan_file(state, stamp, lines, outline, nodes, region, only)
         except _FullParse:  # a new plan, from the whole file
-            tree = ast.parse("".join(lines), path)
+            tree = _read_tree(path, lines)
             outline = _outline(tree.body, lines, flags=_future_flags(tree))
             nodes = {(q, o): (node, anc) for q, o, node, anc in _definitions(tree)}
-            return _plan_file(state, stamp, lines, outline, nodes, only)
+            return _plan_file(state, stamp, lines, outline, nodes, tree, only)
     except SyntaxError as exc:
         if exc.lineno and 0 < exc.lineno <= len(lines):  # the text parsed, not the file's
             exc.text = lines[exc.lineno - 1]
@@ -2153,9 +2171,10 @@ def _reparse(state, lines):
 
     The lines before and after the edit are the same as in the running
     version, so their part of the outline is reused (moved by the number of
-    lines added or removed).  Returns ``(outline, nodes)``, where ``nodes``
-    has the definitions of the parsed region; raises _FullParse when the
-    region does not parse on its own.
+    lines added or removed).  Returns ``(outline, nodes, region)``, where
+    ``nodes`` has the definitions of the parsed ``region`` (a module of the
+    statements parsed, at their lines in the file); raises _FullParse when
+    the region does not parse on its own.
     """
     old_lines, old = state.lines, state.outline
     if not old_lines:
@@ -2219,7 +2238,8 @@ def _reparse(state, lines):
     nodes = {(q, o): (node, anc)
              for q, o, node, anc in _definitions_in(region.body, "", (), _counts_before(
                  ordered, start))}
-    return {"defs": ordered, "statements": statements, "tops": tops, "flags": flags}, nodes
+    outline = {"defs": ordered, "statements": statements, "tops": tops, "flags": flags}
+    return outline, nodes, region
 
 
 def _counts_before(defs, line):
@@ -2230,11 +2250,13 @@ def _counts_before(defs, line):
     return counts
 
 
-def _plan_file(state, stamp, lines, outline, nodes, only):
+def _plan_file(state, stamp, lines, outline, nodes, tree, only):
     """What changed between the running outline and the new one: a new
     _FileReload.  ``nodes`` has the parsed definitions (raises _FullParse if
-    one is missing)."""
+    one is missing), ``tree`` the statements parsed (the changed ones, or
+    the whole file)."""
     found = _FileReload(state, stamp, lines, outline)
+    found.tree = tree
     path = state.path
     old_defs, old_statements = state.outline["defs"], state.outline["statements"]
     new_defs, new_statements = found.outline["defs"], found.outline["statements"]
@@ -2314,9 +2336,8 @@ def _plan_assignments(found, body, lines):
             return lines  # an Enum's members, a dataclass's fields...
     if namespace is None:
         return lines
-    tree = ast.parse("".join(found.lines), state.path)
-    statements = {}
-    for node in ast.walk(tree):
+    statements = {}  # the changed statements are among those parsed for the plan
+    for node in ast.walk(found.tree):
         if isinstance(node, (ast.Module, ast.ClassDef)):
             for stmt in node.body:
                 statements.setdefault(stmt.lineno, stmt)
@@ -4113,7 +4134,7 @@ def _tree_of(code):
     key = (path, code.co_firstlineno)
     if tree is None:
         try:
-            tree = ast.parse("".join(lines), path)
+            tree = _read_tree(path, lines)
         except (SyntaxError, ValueError):
             return None
         key = path
@@ -8531,8 +8552,7 @@ _patches = {}  # path -> _Patch: files whose text in force came from patch()
 def _definition_region(path, lines, qualname):
     """``(first line, last line, indentation)`` of the definition named
     ``qualname`` in ``lines`` (1-based, decorators included), or None."""
-    tree = ast.parse("".join(lines), path)
-    for name, _ordinal, node, _ancestors in _definitions(tree):
+    for name, _ordinal, node, _ancestors in _definitions(_read_tree(path, lines)):
         if name == qualname:
             return _first_line(node), node.end_lineno, node.col_offset
     return None

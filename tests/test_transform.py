@@ -460,7 +460,7 @@ def test_reparsing_the_changed_region_matches_a_full_parse(old, new):
             hr._reparse(state, after)
         return
     full = hr._outline(full_tree.body, after, flags=hr._future_flags(full_tree))
-    outline, nodes = hr._reparse(state, after)
+    outline, nodes, region = hr._reparse(state, after)
     assert outline["defs"] == full["defs"]
     assert list(outline["defs"]) == list(full["defs"])
     assert {k: sorted(v) for k, v in outline["statements"].items()} == \
@@ -468,6 +468,23 @@ def test_reparsing_the_changed_region_matches_a_full_parse(old, new):
     assert outline["tops"] == full["tops"] and outline["flags"] == full["flags"]
     for key, (node, _) in nodes.items():
         assert hr._first_line(node) == full["defs"][key][2]
+    # the statements that changed were parsed, at their lines: a reload
+    # plans their assignments from the region, without a parse of the file
+    parsed = {n.lineno for n in ast.walk(region) if isinstance(n, ast.stmt)}
+    running = {crc for entries in state.outline["statements"].values() for crc, _ in entries}
+    for entries in outline["statements"].values():
+        assert all(line in parsed for crc, line in entries if crc not in running)
+
+
+def test_one_version_of_a_file_is_parsed_once(tmp_path):
+    """Whoever reads a file's tree (finding a definition, planning a
+    reload, deciding a stop) shares one parse of each version."""
+    path = str(tmp_path / "m.py")
+    lines = ["def f():\n", "    return 1\n"]
+    tree = hr._read_tree(path, lines)
+    assert hr._read_tree(path, list(lines)) is tree
+    edited = hr._read_tree(path, ["def f():\n", "    return 2\n"])
+    assert edited is not tree and edited.body[0].body[0].value.value == 2
 
 
 def test_a_decorator_added_above_a_function_is_reparsed_with_it():
@@ -475,7 +492,7 @@ def test_a_decorator_added_above_a_function_is_reparsed_with_it():
     after = BASE.replace("def last():", "@decorate\ndef last():").splitlines(True)
     tree = ast.parse(BASE)
     state = hr._FileState("x.py", None, hr._outline(tree.body, before, flags=0), before)
-    outline, nodes = hr._reparse(state, after)
+    outline, nodes, _ = hr._reparse(state, after)
     assert outline["defs"][("last", 0)] == hr._outline(ast.parse("".join(after)).body,
                                                        after)["defs"][("last", 0)]
     assert ("last", 0) in nodes
