@@ -70,7 +70,8 @@ defined, and the core never names them (a test holds this):
     ancestor that holds it, a detached program's waiting for
     ``python -m hot_restart attach``, and a program started with plain
     python that ``attach PID`` makes active (3.14+, ``sys.remote_exec``);
-    the sockets, their protocol, the relay
+    the sockets, their protocol, the relay; every Python program a run of
+    the command line starts, set up as it starts (the starter on its path)
 14. Ray and Dask: the workers of a cluster set up as hot-restart's
 15. Watch mode: saved edits applied in a thread, the develop loop
     (``--loop``), and ``patch`` / ``revert`` / ``commit``
@@ -342,18 +343,20 @@ class _Settings:
     """The core's one way to the settings of Part II, which it never names:
     each fills its part where it is defined, as the module is imported.
 
-    ``elsewhere``: sessions held in another process's terminal (11): where
+    ``elsewhere``: sessions held in another process's terminal (13): where
     a stop would be held (``place()``, None for this process's terminal),
     the holder's ``terminal`` around its own sessions, ``start_holding()``,
     ``forget()``, the project's ``roots``, ``take_sources(session)`` before
     a reload, ``ask_for_attach(timeout)`` and ``attach(argv)`` for the
-    command line.  ``loops``: the develop loop of watch mode (13): the
+    command line.  ``children``: the Python programs a run of the command
+    line starts, set up to run with hot-restart too (``carry(roots,
+    options)``, in 13).  ``loops``: the develop loop of watch mode (15): the
     functions named for ``--loop`` and ``--xloop`` (``add``,
     ``targets_in(path)``, ``wanted``, ``refuse``, ``refused_for``) and
     ``run(cells, frame, record)``; ``watch``: watch mode's start.
-    ``on_ray(ray)``: Ray's ``init`` set up for a cluster (12)."""
+    ``on_ray(ray)``: Ray's ``init`` set up for a cluster (14)."""
 
-    __slots__ = ("elsewhere", "loops", "watch", "on_ray")
+    __slots__ = ("elsewhere", "children", "loops", "watch", "on_ray")
 
 
 _settings = _Settings()
@@ -6615,6 +6618,7 @@ options:
   --attach           with no terminal, a crash waits for a debugger to attach
                      (python -m hot_restart attach), as HOT_RESTART_ATTACH=1 does
   --attach-timeout SECONDS  wait that long, then let the exception propagate
+  --no-children      the Python programs this one starts run without hot-restart
   --version          print the version and exit
   -h, --help         print this help and exit
 
@@ -6629,6 +6633,7 @@ def _parse_command_line(argv):
     """``(options, script or None, module or None, program arguments)``."""
     options = {"wrap": [], "no-wrap": [], "debugger": None, "catch-all": [],
                "no-catch-all": [], "attach": False, "attach-timeout": None, "watch": False,
+               "no-children": False,
                "loop": [], "xloop": []}
     i = 0
     while i < len(argv):
@@ -6656,6 +6661,8 @@ def _parse_command_line(argv):
                 options[name[2:]].append(value)
         elif arg == "--attach":
             options["attach"] = True
+        elif arg == "--no-children":
+            options["no-children"] = True
         elif arg == "--watch":
             options["watch"] = True
         elif name in ("--loop", "--xloop"):
@@ -6842,9 +6849,11 @@ def _run_main_of(path, options, active):
 def _activate(roots, options):
     """What the command line sets up in a program it runs with hot-restart
     active: the project's modules instrumented as they are imported, and
-    the children multiprocessing starts set up the same way."""
+    its Python children (those multiprocessing starts, and any other)
+    set up the same way."""
     _settings.elsewhere.roots = roots
     install_import_hook(roots, options["wrap"], options["no-wrap"])
+    _settings.children.carry(roots, options)
     _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
     _after_import("ray", _settings.on_ray)
 
@@ -6919,7 +6928,8 @@ class _ChildSetup:
 
 
 def _set_up_child(roots, wrap, no_wrap, debugger, catch_alls, not_catch_alls):
-    """In a spawned child of the command line: as the command line did."""
+    """In a child of the command line (one that multiprocessing spawned, or
+    any other Python program started from the run): as the command line did."""
     global DEBUGGER
     DEBUGGER = debugger
     for name in catch_alls:
@@ -6927,7 +6937,10 @@ def _set_up_child(roots, wrap, no_wrap, debugger, catch_alls, not_catch_alls):
     for name in not_catch_alls:
         catch_all(name, reports=False)
     install_import_hook(roots, wrap, no_wrap)
-    spawn = sys.modules["multiprocessing.spawn"]
+    _after_import("multiprocessing.spawn", _wrap_mp_main)
+
+
+def _wrap_mp_main(spawn):
     fixup = spawn._fixup_main_from_path
 
     def fixup_main_from_path(main_path):  # the script runs again as __mp_main__
@@ -7348,6 +7361,10 @@ class _HeldByTerminal:
                 yield streams
             with contextlib.suppress(OSError):
                 channel.send(end=session.outcome.value if session.outcome else "quit")
+                # what the program prints next comes after what the session
+                # printed, which the holder shows: wait until it has
+                channel.sock.settimeout(5)
+                channel.receive()
         finally:
             channel.close()
 
@@ -7636,6 +7653,8 @@ class _Relay:
                 self.channel.send(sources=_client_sources(message["sources"]))
             elif "end" in message:
                 self._write("".join(early or ()))
+                with contextlib.suppress(OSError):  # all it said is on the screen
+                    self.channel.send(ended=True)
                 return message["end"]
 
 
@@ -8140,6 +8159,203 @@ def _forked_child():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
+
+
+# The Python programs a run starts.  ``python -m hot_restart`` leaves, in
+# the environment its children inherit, a folder first on PYTHONPATH that
+# holds a ``sitecustomize`` of ours (in this user's private folder), and the
+# run's settings.  Every Python process started from the run (directly,
+# through a shell, or by ``os.exec*``) imports it as it starts; it takes
+# its folder off ``sys.path``, runs the ``sitecustomize`` it hides, and
+# when the settings are there, hands them to :func:`_start_child`.  A
+# project script or module is started again, in the same process, under
+# the command line; anything else runs as it is, with the project's
+# modules instrumented as it imports them.  Its sessions are held in the
+# run's terminal, as any child's.  Outside the run (no settings in the
+# environment) the file does nothing, and a run that was killed leaves
+# nothing that acts.
+
+_CHILDREN_ENV = "HOT_RESTART_CHILDREN"  # JSON: the run's settings for its Python children
+_STARTED_ENV = "HOT_RESTART_STARTED"    # the pid of a child started again under the command line
+
+_CHILD_STARTER = '''\
+"""Written by hot-restart: the Python programs started from a run of
+``python -m hot_restart`` run with hot-restart too.  It acts only in that
+run's processes, where HOT_RESTART_CHILDREN is set (with PYTHONPATH naming
+this folder); anywhere else it does nothing.  It is safe to delete."""
+import os
+import sys
+
+
+def _start():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:] = [p for p in sys.path  # this folder, and any other run's like it
+                   if os.path.dirname(os.path.abspath(p or os.curdir)) != here]
+    this = sys.modules.pop("sitecustomize")
+    hidden = None
+    try:
+        import sitecustomize  # noqa: F401  the one this file hides, if any
+    except ImportError as exc:
+        if exc.name != "sitecustomize":
+            hidden = exc
+    except Exception as exc:
+        hidden = exc
+    sys.modules.setdefault("sitecustomize", this)  # the import in progress ends with one
+    settings = os.environ.get("HOT_RESTART_CHILDREN")
+    if settings and os.environ.get("HOT_RESTART", "1") != "0":
+        import json
+        folder = json.loads(settings).get("module", "")
+        sys.path.insert(0, folder)
+        try:
+            import hot_restart
+        except ImportError as exc:
+            sys.stderr.write(f"hot-restart: this program runs without it: {exc}\\n")
+        else:
+            hot_restart._start_child(settings)
+        finally:
+            sys.path.remove(folder)
+    if hidden is not None:
+        raise hidden
+
+
+_start()
+'''
+
+#: What a child started again under the command line runs (with ``-c``):
+#: the command line, imported from the folder the run imported it from.
+_CHILD_MAIN = ("import sys; sys.path.insert(0, sys.argv[1]); import hot_restart; "
+               "del sys.path[0]; hot_restart.main(sys.argv[2:])")
+
+
+class _Children:
+    """The command line's part: its Python children run with hot-restart."""
+
+    def carry(self, roots, options):
+        """Set up the environment that every child inherits (unless
+        ``--no-children``)."""
+        if options["no-children"] or not hasattr(os, "getuid"):
+            return
+        pid = os.getpid()
+        try:
+            private = _private_dir()
+            _remove_stale_starters(private)
+            folder = os.path.join(private, f"children-{pid}")
+            os.makedirs(folder, 0o700, exist_ok=True)
+            with open(os.path.join(folder, "sitecustomize.py"), "w", encoding="utf-8") as f:
+                f.write(_CHILD_STARTER)
+        except (OSError, _NoPlace) as exc:
+            _output.notice(f"the Python programs this one starts run without hot-restart: "
+                           f"{exc}")
+            return
+        import atexit
+        atexit.register(_remove_starter, folder, pid)
+        import json
+        os.environ[_CHILDREN_ENV] = json.dumps({
+            "module": os.path.dirname(os.path.abspath(__file__)),
+            "roots": [os.path.realpath(r) for r in roots], "wrap": options["wrap"],
+            "no-wrap": options["no-wrap"], "debugger": DEBUGGER,
+            "catch-all": options["catch-all"], "no-catch-all": options["no-catch-all"]})
+        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        os.environ["PYTHONPATH"] = os.pathsep.join(  # (an ancestor's starter goes)
+            [folder] + [p for p in paths if p and os.path.dirname(p) != private])
+
+
+_settings.children = _Children()
+
+
+def _remove_starter(folder, pid):
+    """At the end of the run that made it (not in a child forked from it)."""
+    if os.getpid() == pid:
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_stale_starters(private):
+    """The starters of runs that were killed: their processes are gone."""
+    import shutil
+    for name in os.listdir(private):
+        pid = name[len("children-"):]
+        if name.startswith("children-") and pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(os.path.join(private, name), ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _start_child(text):
+    """In a Python process started from a run of the command line, as it
+    starts (from the ``sitecustomize`` the run left): a script or module of
+    the project is started again, in this process, under the command line
+    with the run's settings; any other program runs as it is, with the
+    project's modules instrumented as it imports them."""
+    import json
+    if os.environ.get(_STARTED_ENV) == str(os.getpid()):
+        del os.environ[_STARTED_ENV]  # (its own children are new processes)
+        return  # started again by the lines below: the command line does the rest
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        return
+    program = _child_program(getattr(sys, "orig_argv", None), sys.argv)
+    if program is None:
+        return  # multiprocessing's own processes: its preparation data sets them up
+    options, target, args = program
+    roots = settings.get("roots", [])
+    if target and _in_project(target, roots):
+        command = []
+        for name in ("wrap", "no-wrap", "catch-all", "no-catch-all"):
+            for value in settings.get(name, []):
+                command += [f"--{name}", value]
+        if settings.get("debugger"):
+            command += ["--debugger", settings["debugger"]]
+        os.environ[_STARTED_ENV] = str(os.getpid())
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os.execv(sys.executable, [sys.orig_argv[0], *options, "-c", _CHILD_MAIN,
+                                  settings.get("module", ""), *command, *target, *args])
+    _set_up_child(roots, settings.get("wrap", []), settings.get("no-wrap", []),
+                  settings.get("debugger"), settings.get("catch-all", []),
+                  settings.get("no-catch-all", []))
+
+
+def _child_program(orig_argv, argv):
+    """What a Python process was started to run, from its command line:
+    ``(interpreter options, target, arguments)``, where ``target`` is
+    ``[script]``, ``["-m", module]`` or None (code given with ``-c``, or
+    read from stdin); None for multiprocessing's own processes."""
+    if not orig_argv or not argv:
+        return None
+    n = len(argv)
+    if argv[0] == "-c":
+        if orig_argv[-n].lstrip().startswith("from multiprocessing"):
+            return None
+        return orig_argv[1:-n - 1], None, argv[1:]
+    if argv[0] == "-m" and len(orig_argv) > n and orig_argv[-n - 1] == "-m":
+        return orig_argv[1:-n - 1], ["-m", orig_argv[-n]], argv[1:]
+    if argv[0] in ("", "-") or orig_argv[-n] != argv[0]:
+        return orig_argv[1:], None, argv[1:]
+    return orig_argv[1:-n], [argv[0]], argv[1:]
+
+
+def _in_project(target, roots):
+    """Is the script (``[path]``) or module (``["-m", name]``) the project's?
+    A module is looked for without importing anything."""
+    if target[0] == "-m":
+        spec = importlib.machinery.PathFinder.find_spec(target[1].partition(".")[0])
+        if spec is None:
+            return False
+        where = spec.origin if spec.origin not in (None, "namespace") else next(
+            iter(spec.submodule_search_locations or ()), None)
+        if not where:
+            return False
+    else:
+        where = target[0]
+    where = os.path.realpath(where)
+    return (any(where.startswith(os.path.join(r, "")) for r in roots)
+            and not _installed(where))
 
 
 ###############################################################################

@@ -73,3 +73,87 @@ def test_ctrl_c_at_a_held_prompt_clears_the_line_and_interrupts_no_one(editing):
     assert "read 'p x'" in child.before, child.before
     child.close()
     assert child.exitstatus == 0
+
+
+# The Python programs a run starts: the starter the command line leaves on
+# their PYTHONPATH.
+
+SHOW = ("import os, sys; print('hot_restart' in sys.modules, "
+        "any(os.path.basename(p).startswith('children-') for p in sys.path), "
+        "os.environ.get('THEIRS'))")
+
+
+@pytest.fixture
+def starter(tmp_path, monkeypatch):
+    """The starter a run of the command line writes, and the environment it
+    gives its children."""
+    import hot_restart as hr
+    private = tmp_path / "private"
+    monkeypatch.setenv("HOT_RESTART_DIR", str(private))
+    for name in ("PYTHONPATH", "HOT_RESTART_CHILDREN"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    options = hr._parse_command_line(["main.py"])[0]
+    hr._settings.children.carry([str(tmp_path)], options)
+    env = {**os.environ}
+    folder = private / f"children-{os.getpid()}"
+    yield folder, env
+    hr._remove_starter(str(folder), os.getpid())
+
+
+def _show(env):
+    done = subprocess.run([sys.executable, "-c", SHOW], capture_output=True, text=True,
+                          timeout=TIMEOUT, env=env, cwd="/")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_the_starter_acts_only_in_the_run(starter):
+    folder, env = starter
+    assert (folder / "sitecustomize.py").exists()
+    # in the run: hot-restart is there, and the starter's folder is not on sys.path
+    assert _show(env) == ["True", "False", "None"]
+    # a Python program that is not of the run (the settings are not in its
+    # environment) with the same path: nothing at all
+    outside = {k: v for k, v in env.items() if k != "HOT_RESTART_CHILDREN"}
+    assert _show(outside) == ["False", "False", "None"]
+    # nor with hot-restart switched off
+    assert _show({**env, "HOT_RESTART": "0"}) == ["False", "False", "None"]
+
+
+def test_the_sitecustomize_the_starter_hides_still_runs(starter, tmp_path):
+    folder, env = starter
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "sitecustomize.py").write_text("import os\nos.environ['THEIRS'] = 'ran'\n")
+    env["PYTHONPATH"] += os.pathsep + str(theirs)
+    assert _show(env) == ["True", "False", "ran"]
+
+
+def test_the_starter_goes_with_its_run_and_a_killed_runs_with_the_next(starter, tmp_path):
+    import hot_restart as hr
+    folder, env = starter
+    killed = folder.parent / "children-999999999"  # no such process
+    killed.mkdir()
+    (killed / "sitecustomize.py").write_text("raise SystemExit('stale')\n")
+    hr._remove_stale_starters(str(folder.parent))
+    assert not killed.exists() and folder.exists()  # its own run is alive
+    hr._remove_starter(str(folder), os.getpid())
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("orig_argv, argv, expected", [
+    pytest.param(["py", "child.py", "5"], ["child.py", "5"], ([], ["child.py"], ["5"]),
+                 id="script"),
+    pytest.param(["py", "-u", "-X", "dev", "child.py", "5"], ["child.py", "5"],
+                 (["-u", "-X", "dev"], ["child.py"], ["5"]), id="options"),
+    pytest.param(["py", "-m", "pkg.tool", "a"], ["-m", "a"], ([], ["-m", "pkg.tool"], ["a"]),
+                 id="module"),
+    pytest.param(["py", "-c", "print(1)", "a"], ["-c", "a"], ([], None, ["a"]), id="code"),
+    pytest.param(["py"], [""], ([], None, []), id="interactive"),
+    pytest.param(["py", "-c", "from multiprocessing.spawn import spawn_main; spawn_main()",
+                  "--multiprocessing-fork"], ["-c", "--multiprocessing-fork"], None,
+                 id="multiprocessing"),
+])
+def test_what_a_child_was_started_to_run(orig_argv, argv, expected):
+    import hot_restart as hr
+    assert hr._child_program(orig_argv, argv) == expected

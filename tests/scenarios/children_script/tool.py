@@ -1,0 +1,2 @@
+def compute(n):
+    return n / (n - 5)
