@@ -254,6 +254,12 @@ class _Stops:
         #: ids of the frames whose failed call is being run again: the new
         #: call's frame stands for them in the debugger's stack
         self.restarting = set()
+        #: the sessions open, and the frames a session continued that have
+        #: not been run again yet or are still running: what the program's
+        #: end waits for (see _wait_for_sessions)
+        self.open_sessions, self.resuming = 0, set()
+        self.settled = threading.Condition()
+        self.end_waits = False
 
 
 class _DeclaredCatchAlls:
@@ -5454,12 +5460,44 @@ def _run_session(session):
     Returns True when the exception should propagate.
     """
     _note_unwrapped_stamps()
+    if not _stops.end_waits and threading.current_thread() is not threading.main_thread():
+        _stops.end_waits = True
+        with contextlib.suppress(AttributeError, RuntimeError):  # (the program is ending)
+            threading._register_atexit(_wait_for_sessions)
+    with _stops.settled:
+        _stops.open_sessions += 1
     try:
         return _hold_session(session)
     finally:
+        with _stops.settled:
+            if session.outcome is _Outcome.CONTINUE:
+                _stops.resuming.add(id(session.frame))
+            _stops.open_sessions -= 1
+            _stops.settled.notify_all()
         # A debugger may keep the context the session ran in (IPython's prompt
         # does): let go of the failed exception and its frames all the same.
         session.exc = session.frame = session.retry_frame = None
+
+
+def _wait_for_sessions():
+    """At the program's end (its main thread is done, or called
+    ``sys.exit``), while a session is open in another thread: wait for the
+    user to end it, and up to a few seconds for the calls it continued,
+    instead of killing them.  A development server's reloader ends its
+    process in the main thread as soon as a file is saved (the fix, most
+    often) while its request threads are daemons: the request that failed
+    gets its answer from the fixed code, then the server restarts."""
+    with _stops.settled:
+        _stops.settled.wait_for(lambda: _stops.open_sessions == 0)
+        _stops.settled.wait_for(lambda: not _stops.resuming, timeout=5)
+
+
+def _resumed(frame):
+    """The call a session continued has been run again (see _wait_for_sessions)."""
+    if _stops.resuming:
+        with _stops.settled:
+            _stops.resuming.discard(id(frame))
+            _stops.settled.notify_all()
 
 
 def _note_typed_arguments(frame, before, after):
@@ -5840,6 +5878,7 @@ def _again(cells):
     frame = sys._getframe(1)
     record = _taken_restart(frame)
     if record.loop is not None:
+        _resumed(frame)  # (the develop loop runs until the user ends it)
         return _settings.loops.run(cells, frame, record)
     if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
         raise _Again  # this is itself a restarted call: restart from the first one
@@ -5853,6 +5892,7 @@ def _again(cells):
                     raise
     finally:
         _stops.restarting.discard(id(frame))
+        _resumed(frame)
 
 
 def _runs_again(exc, frame):
@@ -5908,6 +5948,7 @@ async def _again_async(cells):
                     raise
     finally:
         _stops.restarting.discard(id(frame))
+        _resumed(frame)
 
 
 _PASSES_THROUGH.update({_again.__code__, _again_async.__code__})
@@ -6045,6 +6086,7 @@ def _again_gen(cells):
     clean-up) runs only what follows that yield again (:class:`_Rest`)."""
     frame = sys._getframe(1)
     record = _taken_restart(frame)
+    _resumed(frame)  # (a generator runs on at its consumer's pace)
     replay = _Replay(frame, record)
     rest = _Rest.after(frame, replay.count)
     if rest is not None:
@@ -6088,6 +6130,7 @@ async def _again_agen(cells):
     """The same as :func:`_again_gen`, for async generators."""
     frame = sys._getframe(1)
     record = _taken_restart(frame)
+    _resumed(frame)
     replay = _Replay(frame, record)
     generator = _call_again(cells, frame, record)
     del frame
@@ -6708,9 +6751,8 @@ def _reloader_notice(script, module, args):
             return None
         how = " ".join(w for w in (program, command, trigger or f"without {off}") if w)
         advice = f"add {off}" if off else f"leave out {trigger}"
-        return _notice(f"{how} runs the app in a child process that restarts on every "
-                       f"save, where a crash cannot stop; {advice} to keep the server in "
-                       f"this process")
+        return _notice(f"{how} runs the app in a child process, where with --no-children "
+                       f"a crash cannot stop; {advice} to keep the server in this process")
     return None
 
 
@@ -6756,7 +6798,8 @@ def main(argv=None):
                              or _settings.elsewhere.place() is not None)
     if active:
         _settings.elsewhere.start_holding()
-    notice = _reloader_notice(script, module, args) if active else None
+    notice = _reloader_notice(script, module, args) if active and options["no-children"] \
+        else None
     if notice:
         _output.say(notice)
     try:

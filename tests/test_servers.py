@@ -237,6 +237,68 @@ def test_a_server_stops_in_the_view_and_the_request_gets_the_fix(name, tmp_path)
         server.close(force=True)
 
 
+# The development servers with their reloaders on: the app runs in a child
+# process that the reloader starts again when a file is saved (the fix,
+# most often).  name: (the package it needs, the file, its text, the
+# command, what the child prints when it listens, the fixed response's
+# body, what the reloader prints when it sees the save, and when it starts
+# the child again)
+RELOADERS = {
+    "flask run --debug": ("flask", "app.py", FLASK_APP,
+                          ["-m", "flask", "--app", "app", "run", "--debug", "--port", "{port}"],
+                          "Debugger PIN", "total 3.0", r"Detected change in '.*app.py'",
+                          r"Restarting with stat"),
+    "uvicorn --reload": ("fastapi", "app.py", FASTAPI_APP,
+                         ["-m", "uvicorn", "app:app", "--reload", "--port", "{port}",
+                          "--no-use-colors"],
+                         "Application startup complete", '{"total":3.0}',
+                         r"detected changes in 'app.py'", r"Application startup complete"),
+    "django runserver": ("django", "manage.py", DJANGO_PROJECT,
+                         ["manage.py", "runserver", "--no-color", "127.0.0.1:{port}"],
+                         "development server at http://127.0.0.1:{port}/", "total 3.0",
+                         r"manage.py changed, reloading",
+                         r"development server at http://127\.0\.0\.1:{port}/"),
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.heavy)
+                                  if name.startswith("django") else name for name in RELOADERS])
+def test_a_server_under_its_reloader_stops_in_its_child_and_the_request_gets_the_fix(
+        name, tmp_path):
+    """The reloader's child stops, held in the terminal; the save of the fix
+    does not take the session away: the failed request gets the fixed
+    response, then the reloader starts the child again, with the fix."""
+    package, filename, source, command, ready, fixed, saw, restarted = RELOADERS[name]
+    pytest.importorskip(package, reason="pip install -r dev-requirements.txt")
+    app = tmp_path / filename
+    app.write_text(source)
+    port = str(_free_port())
+    server = _spawn(["-m", "hot_restart", *(a.replace("{port}", port) for a in command)],
+                    tmp_path)
+    try:
+        server.expect(ready.replace("{port}", port))
+        answer = {}
+        client = threading.Thread(target=_get, args=(int(port), "/", answer))
+        client.start()
+        server.expect(rf"hot-restart: process \d+ \(.*\): ZeroDivisionError in total\(\) at "
+                      rf"{filename}:\d+ stopped; its session is held here")
+        server.expect(r"\(Pdb\) ")
+        _save(app, source.replace("sum(values) / 0", "sum(values) / 2"))
+        server.expect(saw)  # the reloader would end the child now
+        server.sendline("c")
+        server.expect(rf"> reloaded {filename}: total \(changed\)")
+        client.join(60)
+        assert answer == {"status": 200, "body": fixed}
+        server.expect(restarted.replace("{port}", port))
+        answer = {}
+        _get(int(port), "/", answer)  # the new child, from the fixed file
+        assert answer == {"status": 200, "body": fixed}
+        server.sendintr()
+        server.expect(pexpect.EOF)
+    finally:
+        server.close(force=True)
+
+
 CELERY_TASKS = '''\
 import os
 
