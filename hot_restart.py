@@ -3989,6 +3989,15 @@ def _table_catchers(code, lasti):
                 clauses.append(_Clause(_bytecode_expression(instructions[start:i]),
                                        _Action.MAY_RAISE))
                 i = index[instructions[i + 1].argval]  # the jump to the next clause
+            elif i == start and instructions[i].opname == "POP_TOP" and \
+                    instructions[i + 1].argval == _MAIL:
+                # the handler of an instrumented function, whose source is not
+                # at hand (sent by value): it raises again what its own
+                # decision, or the one made below, lets go; on from there
+                while instructions[i].opname != "RERAISE":
+                    i += 1
+                at = instructions[i].offset
+                break
             elif i == start and instructions[i].opname == "POP_TOP":  # a bare except
                 clauses.append(_Clause(None, _Action.MAY_RAISE))
                 return [_ExceptClauses(clauses)]

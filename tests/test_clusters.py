@@ -85,6 +85,26 @@ def test_a_task_on_a_local_cluster(tmp_path, engine, answer):
         child.close(force=True)
 
 
+def test_a_dask_task_stops_in_the_project_module_it_calls(tmp_path):
+    """The task is the driver's function, sent by value; the function that
+    fails is in another module of the project, which the worker imports
+    itself: it is instrumented there, and the stop opens in it."""
+    pytest.importorskip("distributed", reason="pip install -r dev-requirements.txt")
+    folder, child = _driver(tmp_path, "dask_module", "3")
+    try:
+        child.expect(r"hot-restart: process \d+ \(Dask Worker process \(from Nanny\)\): "
+                     r"ZeroDivisionError in ratio\(\) at helpers.py:2 stopped; its session is "
+                     r"held here")
+        child.expect(r"\(Pdb\) ")
+        _edit(folder / "helpers.py", "100 / (x - 3)", "100 / (x + 1)")
+        child.sendline("c")
+        child.expect(r"> reloaded helpers.py: ratio \(changed\)")
+        child.expect(r"result 26.0")
+        _finish(child, 0)
+    finally:
+        child.close(force=True)
+
+
 def test_ray_actor_method_keeps_the_actors_state(tmp_path):
     pytest.importorskip("ray", reason="pip install -r dev-requirements.txt")
     folder, child = _driver(tmp_path, "ray_actor", "3")

@@ -1360,3 +1360,20 @@ def test_wrap_modules_takes_several_patterns_and_looks_through_the_heap_once(tmp
     assert all(hr._PROPAGATE in sys.modules[n].f.__code__.co_names
                for n in ("pkgmod_a", "pkgmod_b"))
     assert looks == [1]
+
+
+def test_the_handler_of_instrumented_code_without_its_source_is_not_a_catcher():
+    """A function sent by value (a task of a cluster) runs instrumented code
+    whose file is not at hand: its catchers come from the bytecode, where
+    the handler hot-restart put around its body is not one of the user's,
+    and a bare except of the user's still is."""
+    import dis
+    codes = _compile("def work(x):\n    return ratio(x) + 1\n\n"
+                     "def guarded(x):\n    try:\n        return ratio(x)\n    except:\n"
+                     "        return 0\n", True)
+    for (name, _), expected in ((("work", 1), []), (("guarded", 4), [None])):
+        code = codes[(name, 1 if name == "work" else 4)].replace(co_filename="<dynamic-code>")
+        call = next(i.offset for i in dis.get_instructions(code)
+                    if i.opname.startswith("CALL") and i.positions.lineno in (2, 6))
+        found = hr._table_catchers(code, call)
+        assert [c.type_expr for k in found for c in k.clauses] == expected, name
