@@ -2,9 +2,8 @@
 function of another module of the project."""
 import sys
 
-from distributed import Client, LocalCluster
-
 import helpers
+from distributed import Client, LocalCluster
 
 
 def work(x):
