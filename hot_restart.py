@@ -7551,6 +7551,7 @@ class _Holder:
         self.waiting = []  # (channel, about), in order of arrival
         self.arrived = threading.Condition()
         self.showing = None  # the _Relay of the session shown
+        self.noted_debugger = False  # see _held_debugger_note
 
     def start(self):
         for target in (self._accept, self._show):
@@ -7597,6 +7598,9 @@ class _Holder:
                                           f"session is held here")]
                         header += [_notice(f"waiting its turn: {_describe_waiting(other)}")
                                    for other in others]
+                        if not self.noted_debugger:
+                            self.noted_debugger = True
+                            header += [n for n in (_held_debugger_note(),) if n]
                         relay = _Relay(channel, out, header, _read_in_shared_terminal)
                         with self.arrived:
                             self.showing = relay
@@ -7708,6 +7712,16 @@ class _Relay:
                 with contextlib.suppress(OSError):  # all it said is on the screen
                     self.channel.send(ended=True)
                 return message["end"]
+
+
+def _held_debugger_note():
+    """Said once, where a session held elsewhere is shown and another
+    debugger than pdb was asked for (or would be chosen): what it runs."""
+    adapter, _ = _choose_debugger(DEBUGGER)
+    if adapter.name == "pdb":
+        return None
+    return _notice(f"the sessions of other processes run pdb, not {adapter.name}: "
+                   f"{adapter.name} needs a terminal of its own")
 
 
 def _read_in_shared_terminal(prompt):
@@ -7842,6 +7856,9 @@ def _attach(argv):
     pid = about["pid"]
     _output.notice(f"attached to {_describe_waiting(reply['about'])}; Ctrl-C detaches "
                    f"(the session goes on waiting)")
+    note = _held_debugger_note()
+    if note:
+        _output.say(note)
     _elsewhere.roots = _project_roots(os.getcwd())  # the files a worker may ask for
     try:
         outcome = _Relay(channel, sys.stdout).run()
