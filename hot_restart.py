@@ -7128,12 +7128,172 @@ def _listen_tcp(spec):
     return listener, f"tcp:{host}:{listener.getsockname()[1]}"
 
 
+# Sessions over TCP travel in TLS.  The holder makes a certificate for the
+# run (a P-256 key, self-signed: the standard library's ssl cannot make
+# one, so it is made here, and only that; the TLS is OpenSSL's) and hands
+# its SHA-256 fingerprint to the workers with the token, as the cluster
+# hands them other settings (the environment, Ray's runtime_env, Dask's
+# plugin).  A worker pins it: it talks to the holder it was sent to, or to
+# no one.  A client that does not speak TLS, or presents a certificate
+# that is not the run's, gets nothing; one without the token is refused.
+
+_FINGERPRINT_ENV = "HOT_RESTART_FINGERPRINT"  # sha256 of the holder's certificate, in hex
+
+# NIST P-256 (SEC 2, secp256r1): the field, the curve's b, the base point, its order
+_P256 = (0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff,
+         0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b,
+         (0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+          0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5),
+         0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551)
+
+
+def _p256_add(one, two):
+    """The sum of two points of P-256 (None: the point at infinity)."""
+    p = _P256[0]
+    if one is None:
+        return two
+    if two is None:
+        return one
+    (x1, y1), (x2, y2) = one, two
+    if x1 == x2 and (y1 + y2) % p == 0:
+        return None
+    if one == two:
+        slope = (3 * x1 * x1 - 3) * pow(2 * y1, -1, p) % p  # a = -3
+    else:
+        slope = (y2 - y1) * pow(x2 - x1, -1, p) % p
+    x3 = (slope * slope - x1 - x2) % p
+    return x3, (slope * (x1 - x3) - y1) % p
+
+
+def _p256_times(k, point):
+    found = None
+    while k:
+        if k & 1:
+            found = _p256_add(found, point)
+        point, k = _p256_add(point, point), k >> 1
+    return found
+
+
+def _der(tag, *parts):
+    body = b"".join(parts)
+    n = len(body)
+    size = bytes([n]) if n < 0x80 else bytes([0x80 | (n.bit_length() + 7) // 8]) + \
+        n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + size + body
+
+
+def _der_int(n):
+    return _der(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big"))  # (a leading 0 keeps it positive)
+
+
+def _der_oid(dotted):
+    first, second, *rest = map(int, dotted.split("."))
+    body = bytearray([40 * first + second])
+    for arc in rest:
+        chunk = [arc & 0x7f]
+        while arc > 0x7f:
+            arc >>= 7
+            chunk.append(0x80 | arc & 0x7f)
+        body += bytes(reversed(chunk))
+    return _der(0x06, bytes(body))
+
+
+def _self_signed(name="hot-restart"):
+    """``(certificate, private key)`` in PEM: a new P-256 key, and an X.509
+    certificate of it signed by itself (ECDSA with SHA-256)."""
+    import base64
+    import hashlib
+    import secrets
+    import time
+    _, _, base, order = _P256
+    key = secrets.randbelow(order - 1) + 1
+    x, y = _p256_times(key, base)
+    point = b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+    curve = _der_oid("1.2.840.10045.3.1.7")  # prime256v1
+    signed_with = _der(0x30, _der_oid("1.2.840.10045.4.3.2"))  # ecdsa-with-SHA256
+    who = _der(0x30, _der(0x31, _der(0x30, _der_oid("2.5.4.3"), _der(0x0c, name.encode()))))
+    now = time.time()
+    when = [_der(0x17, time.strftime("%y%m%d%H%M%SZ", time.gmtime(t)).encode())
+            for t in (now - 86400, now + 30 * 86400)]
+    tbs = _der(0x30, _der(0xa0, _der_int(2)), _der_int(secrets.randbits(63)), signed_with,
+               who, _der(0x30, *when), who,
+               _der(0x30, _der(0x30, _der_oid("1.2.840.10045.2.1"), curve),  # an EC key
+                    _der(0x03, b"\x00" + point)))
+    digest = int.from_bytes(hashlib.sha256(tbs).digest(), "big")
+    r = s = 0
+    while not (r and s):
+        k = secrets.randbelow(order - 1) + 1
+        r = _p256_times(k, base)[0] % order
+        s = pow(k, -1, order) * (digest + r * key) % order
+    signature = _der(0x30, _der_int(r), _der_int(s))
+    certificate = _der(0x30, tbs, signed_with, _der(0x03, b"\x00" + signature))
+    private = _der(0x30, _der_int(1), _der(0x04, key.to_bytes(32, "big")),
+                   _der(0xa0, curve), _der(0xa1, _der(0x03, b"\x00" + point)))
+
+    def pem(label, data):
+        text = base64.encodebytes(data).decode().replace("\n", "")
+        lines = [text[i:i + 64] for i in range(0, len(text), 64)]
+        return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""])
+
+    return pem("CERTIFICATE", certificate), pem("EC PRIVATE KEY", private)
+
+
+def _tls_server():
+    """``(context, fingerprint)``: TLS for a holder listening on TCP, with a
+    certificate made for this run.  A client may present no certificate
+    (the token is its proof) or this one; any other is refused."""
+    import hashlib
+    import ssl
+    certificate, key = _self_signed()
+    folder = _private_dir()
+    files = [os.path.join(folder, f"{kind}-{os.getpid()}.pem") for kind in ("cert", "key")]
+    try:
+        for path, text in zip(files, (certificate, key)):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(text)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(*files)  # (read now: the files can go)
+    finally:
+        for path in files:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(cadata=certificate)
+    return context, hashlib.sha256(ssl.PEM_cert_to_DER_cert(certificate)).hexdigest()
+
+
+def _tls_client(sock, address, fingerprint):
+    """``sock``, in TLS with the holder at ``address`` if it presents the
+    certificate whose fingerprint the run handed out; else OSError."""
+    import hashlib
+    import hmac
+    import ssl
+    if not fingerprint:
+        sock.close()
+        raise OSError(f"no certificate fingerprint for {address} ({_FINGERPRINT_ENV} is not "
+                      f"set): a session goes over TCP only in TLS")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # pinned below
+    try:
+        secure = context.wrap_socket(sock)
+    except (ssl.SSLError, OSError) as exc:
+        sock.close()
+        raise OSError(f"no TLS with {address}: {exc}") from None
+    presented = hashlib.sha256(secure.getpeercert(binary_form=True) or b"").hexdigest()
+    if not hmac.compare_digest(presented, fingerprint):
+        secure.close()
+        raise OSError(f"{address} presents another certificate than the run's holder")
+    return secure
+
+
 def _connect(address, timeout=5):
     """A connected socket to a Unix socket's path, or to ``tcp:HOST:PORT``."""
     import socket
     if address.startswith("tcp:"):
         host, _, port = address[4:].rpartition(":")
-        sock = socket.create_connection((host, int(port)), timeout)
+        sock = _tls_client(socket.create_connection((host, int(port)), timeout), address,
+                           os.environ.get(_FINGERPRINT_ENV, ""))
     else:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
@@ -7546,8 +7706,8 @@ class _Holder:
     protocol, another shows them in the terminal one at a time, in the
     order they came, while the others are listed as waiting."""
 
-    def __init__(self, listener, path, token=None):
-        self.listener, self.path, self.token = listener, path, token
+    def __init__(self, listener, path, token=None, tls=None):
+        self.listener, self.path, self.token, self.tls = listener, path, token, tls
         self.waiting = []  # (channel, about), in order of arrival
         self.arrived = threading.Condition()
         self.showing = None  # the _Relay of the session shown
@@ -7567,6 +7727,15 @@ class _Holder:
             threading.Thread(target=self._greet, args=(sock,), daemon=True).start()
 
     def _greet(self, sock):
+        if self.tls is not None:  # TCP: TLS first, or nothing
+            import ssl
+            sock.settimeout(5)
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError):
+                with contextlib.suppress(OSError):
+                    sock.close()
+                return
         self._greet_session(*_greeted(sock, "the terminal", self.token))
 
     def _greet_session(self, channel, message):
@@ -8177,10 +8346,11 @@ class _Elsewhere:
             terminal = False
         if self.place() is not None or not terminal or not hasattr(os, "getuid"):
             return
-        listen, token = os.environ.get(_LISTEN_ENV, ""), None
+        listen, token, tls = os.environ.get(_LISTEN_ENV, ""), None, None
         try:
             if listen.startswith("tcp"):  # a worker on another machine can reach it
                 import secrets
+                tls, fingerprint = _tls_server()
                 listener, path = _listen_tcp(listen)
                 token = secrets.token_hex(16)
             else:
@@ -8190,11 +8360,12 @@ class _Elsewhere:
             _output.notice(f"child processes cannot hold their sessions in this "
                            f"terminal: {exc}")
             return
-        self.holder = _Holder(listener, path, token)
+        self.holder = _Holder(listener, path, token, tls)
         self.holder.start()
         os.environ[_TERMINAL_ENV] = f"{os.getpid()} {_host()} {path}"
         if token is not None:
             os.environ[_TOKEN_ENV] = token
+            os.environ[_FINGERPRINT_ENV] = fingerprint
         import atexit
         atexit.register(self._stop_holding, path)
 
@@ -8454,7 +8625,8 @@ def ray_runtime_env(runtime_env=None):
     import json
     env = dict(runtime_env or {})
     env_vars = dict(env.get("env_vars") or {})
-    for name in (_TERMINAL_ENV, _TOKEN_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV, _DIR_ENV):
+    for name in (_TERMINAL_ENV, _TOKEN_ENV, _FINGERPRINT_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV,
+                 _DIR_ENV):
         if name in os.environ:
             env_vars.setdefault(name, os.environ[name])
     settings = {"roots": [os.path.realpath(r) for r in _elsewhere.roots]}

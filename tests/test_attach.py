@@ -158,65 +158,7 @@ def test_attach_says_when_nothing_waits(job):
     assert "hot-restart: no session is waiting for a debugger" in done.stderr
 
 
-PARENT = '''\
-import os
-import re
-import subprocess
-import sys
-
-print("holder at", os.environ["HOT_RESTART_TERMINAL"].split()[2], flush=True)
-input("go? ")
-done = subprocess.run([sys.executable, "child.py"], capture_output=True, text=True)
-print("the child printed", done.stdout.strip())
-'''
-
-CHILD = '''\
-import hot_restart
-
-
-@hot_restart.wrap
-def compute(n):
-    return n / (n - 5)
-
-
-print("result", compute(5))
-'''
-
-
-def test_sessions_over_tcp_need_the_holders_secret(tmp_path):
-    """HOT_RESTART_LISTEN=tcp: the terminal's process listens on TCP (for
-    workers on other machines); a connection without its secret is refused,
-    and a child that has it (from the environment) holds its session there."""
-    (tmp_path / "main.py").write_text(PARENT)
-    (tmp_path / "child.py").write_text(CHILD)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "TERM": "dumb",
-           "HOT_RESTART_LISTEN": "tcp:127.0.0.1", "HOT_RESTART_DEBUGGER": "pdb"}
-    env.pop("HOT_RESTART", None)
-    term = pexpect.spawn(sys.executable, ["-m", "hot_restart", "main.py"], cwd=str(tmp_path),
-                         env=env, encoding="utf-8", timeout=TIMEOUT)
-    try:
-        term.expect(r"holder at tcp:127.0.0.1:(\d+)")
-        port = int(term.match.group(1))
-        term.expect("go")
-        for hello in (b'{"hot-restart": 1, "session": {}, "token": "guess"}\n', b"hello\n"):
-            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as stranger:
-                stranger.sendall(hello)
-                answer = stranger.recv(1000).decode()
-            assert answer.startswith("hot-restart: this socket holds the terminal of process")
-        term.sendline("")
-        term.expect(r"hot-restart: process \d+ \(child.py\): ZeroDivisionError in compute\(\) "
-                    r"at child.py:6 stopped; its session is held here")
-        term.expect(r"\(Pdb\) ")
-        _edit(tmp_path / "child.py", "n / (n - 5)", "n * 2")
-        term.sendline("c")
-        term.expect(r"> reloaded child.py: compute \(changed\)")
-        term.expect("the child printed result 10")
-        term.expect(pexpect.EOF)
-        term.close()
-        assert term.exitstatus == 0
-    finally:
-        term.close(force=True)
-
+# Sessions over TCP, in TLS: see tests/test_holder.py.
 
 
 # Attaching to a program that runs without hot-restart (3.14+: sys.remote_exec)

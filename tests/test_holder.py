@@ -8,6 +8,7 @@ import sys
 import pexpect
 import pytest
 from conftest import ROOT
+from conftest import edit as _edit
 
 TIMEOUT = 30
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}
@@ -157,3 +158,101 @@ def test_the_starter_goes_with_its_run_and_a_killed_runs_with_the_next(starter, 
 def test_what_a_child_was_started_to_run(orig_argv, argv, expected):
     import hot_restart as hr
     assert hr._child_program(orig_argv, argv) == expected
+
+
+# A holder that listens on TCP (for workers on other machines): TLS with a
+# certificate made for the run, pinned by the workers, and the token.
+
+TCP_PARENT = '''\
+import os, subprocess, sys
+print("holder at", os.environ["HOT_RESTART_TERMINAL"].split()[2], "token",
+      os.environ["HOT_RESTART_TOKEN"], "fingerprint", os.environ["HOT_RESTART_FINGERPRINT"],
+      flush=True)
+done = subprocess.run([sys.executable, "child.py"])
+print("the child ended with", done.returncode)
+'''
+
+TCP_CHILD = '''\
+def compute(n):
+    return 10 / (n - 5)
+
+
+print("result", compute(5))
+'''
+
+
+def _stranger(address, hello, tls=None, certificate=None):
+    """What a stranger gets from the holder at ``tcp:HOST:PORT``: the bytes
+    it answers ``hello`` with, or the error that ended the connection."""
+    import json
+    import socket
+    import ssl
+    host, _, port = address[4:].rpartition(":")
+    sock = socket.create_connection((host, int(port)), 10)
+    try:
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            if certificate:
+                context.load_cert_chain(*certificate)
+            sock = context.wrap_socket(sock)
+        sock.sendall((json.dumps(hello) + "\n").encode())
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        return answer
+    except (OSError, ssl.SSLError) as exc:
+        return exc
+    finally:
+        sock.close()
+
+
+def test_strangers_get_nothing_from_a_holder_on_tcp(tmp_path):
+    import ssl
+
+    import hot_restart as hr
+    (tmp_path / "main.py").write_text(TCP_PARENT)
+    (tmp_path / "child.py").write_text(TCP_CHILD)
+    env = {**ENV, "HOT_RESTART_LISTEN": "tcp", "HOT_RESTART_DEBUGGER": "pdb", "TERM": "dumb",
+           "NO_COLOR": "1", "HOT_RESTART_DIR": str(tmp_path / "private")}
+    env.pop("HOT_RESTART", None)
+    holder = pexpect.spawn(sys.executable, ["-m", "hot_restart", "main.py"], cwd=str(tmp_path),
+                           env=env, encoding="utf-8", timeout=TIMEOUT)
+    try:
+        holder.expect(r"holder at (tcp:127\.0\.0\.1:\d+) token (\w+) fingerprint (\w+)")
+        address, token, fingerprint = holder.match.groups()
+        # the child's session goes to the holder in TLS, pinned: it is shown
+        holder.expect(r"ZeroDivisionError in compute\(\) at child.py:2 stopped; its session "
+                      r"is held here")
+        holder.expect(r"\(Pdb\) ")
+        hello = {"hot-restart": 1, "token": token, "session": {"pid": 1}}
+        # no TLS, even with the token: the connection ends, with nothing said
+        plain = _stranger(address, hello)
+        assert plain == b"" or isinstance(plain, ConnectionResetError), plain
+        # TLS, without the token: refused
+        refused = _stranger(address, {**hello, "token": "0" * 32}, tls=True)
+        assert refused.startswith(b"hot-restart: this socket holds the terminal"), refused
+        # a certificate that is not the run's: no TLS at all
+        other = tmp_path / "other"
+        other.mkdir()
+        for name, text in zip(("cert.pem", "key.pem"), hr._self_signed("stranger")):
+            (other / name).write_text(text)
+        presented = _stranger(address, hello, tls=True,
+                              certificate=(other / "cert.pem", other / "key.pem"))
+        assert isinstance(presented, ssl.SSLError) or presented == b"", presented
+        # and a client pins the run's certificate: another holder is not it
+        with pytest.raises(OSError, match="presents another certificate"):
+            hr._tls_client(__import__("socket").create_connection(
+                ("127.0.0.1", int(address.rpartition(":")[2]))), address, "0" * 64)
+        # the session shown is unharmed
+        holder.sendline("p n")
+        holder.expect(r"\r\n5\r\n\(Pdb\) ")
+        _edit(tmp_path / "child.py", "(n - 5)", "(n - 4)")
+        holder.sendline("c")
+        holder.expect(r"> reloaded child.py: compute \(changed\)")
+        holder.expect(r"result 10.0")
+        holder.expect(r"the child ended with 0")
+        holder.expect(pexpect.EOF)
+    finally:
+        holder.close(force=True)
+    assert holder.exitstatus == 0
