@@ -360,9 +360,10 @@ class _Settings:
     functions named for ``--loop`` and ``--xloop`` (``add``,
     ``targets_in(path)``, ``wanted``, ``refuse``, ``refused_for``) and
     ``run(cells, frame, record)``; ``watch``: watch mode's start.
-    ``on_ray(ray)``: Ray's ``init`` set up for a cluster (14)."""
+    ``on_ray(ray)``: Ray's ``init`` set up for a cluster (14); ``on_dask(distributed)``:
+    each Dask ``Client`` sets up the workers of the cluster it connects to (14)."""
 
-    __slots__ = ("elsewhere", "children", "loops", "watch", "on_ray")
+    __slots__ = ("elsewhere", "children", "loops", "watch", "on_ray", "on_dask")
 
 
 _settings = _Settings()
@@ -6908,6 +6909,7 @@ def _activate(roots, options):
     _settings.children.carry(roots, options)
     _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
     _after_import("ray", _settings.on_ray)
+    _after_import("distributed", _settings.on_dask)
 
 
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -8666,6 +8668,73 @@ def dask_setup(worker=None):
     are set up as the command line's children."""
     import json
     _set_up_worker(json.loads(os.environ.get(_WORKER_ENV) or "{}").get("roots", []))
+
+
+def _patch_dask(distributed):
+    """Under the command line: each Dask ``Client`` that connects (to a
+    ``LocalCluster`` of the program's, or to a cluster elsewhere) installs
+    a worker plugin that makes every worker of its cluster, present and to
+    come, hot-restart's, as :func:`ray_runtime_env` does for Ray.  (An
+    asynchronous client is not set up here: see :func:`dask_setup`.)"""
+    init = distributed.Client.__init__
+
+    @functools.wraps(init)
+    def client_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if getattr(self, "asynchronous", True) or getattr(self, "status", None) != "running":
+            return
+        try:
+            self.register_plugin(_dask_plugin(_worker_settings()))
+        except Exception as exc:  # the program's work goes on without
+            _output.notice(f"the Dask workers are not hot-restart's ({type(exc).__name__}: "
+                           f"{exc}); start them with  --preload hot_restart")
+
+    distributed.Client.__init__ = client_init
+
+
+_settings.on_dask = _patch_dask
+
+
+def _worker_settings():
+    """What a worker elsewhere needs: the project's folders here, and where
+    its sessions are held (the holder's address, secret and certificate)."""
+    held = (_TERMINAL_ENV, _TOKEN_ENV, _FINGERPRINT_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV)
+    return {"roots": [os.path.realpath(r) for r in _elsewhere.roots],
+            "env": {name: os.environ[name] for name in held if name in os.environ}}
+
+
+@functools.lru_cache(maxsize=None)
+def _dask_plugin_class():
+    from distributed import WorkerPlugin
+
+    class HotRestartWorkerPlugin(WorkerPlugin):
+        """Makes a Dask worker hot-restart's (see :func:`_patch_dask`); it
+        travels as a call that makes it again where it arrives."""
+
+        name = "hot-restart"
+
+        def __init__(self, settings):
+            self.settings = settings
+
+        def setup(self, worker):
+            _set_up_dask_worker(self.settings)
+
+        def __reduce__(self):
+            return _dask_plugin, (self.settings,)
+
+    return HotRestartWorkerPlugin
+
+
+def _dask_plugin(settings):
+    return _dask_plugin_class()(settings)
+
+
+def _set_up_dask_worker(settings):
+    """In a Dask worker, from the plugin of the client that connected."""
+    for name, value in settings.get("env", {}).items():
+        os.environ[name] = value
+    _elsewhere.forget()
+    _set_up_worker(settings.get("roots", []))
 
 
 def _set_up_worker(roots):

@@ -8,6 +8,7 @@ q makes the task fail as the engine reports it."""
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -145,3 +146,89 @@ def test_ray_task_on_a_cluster_runs_a_copy_and_gets_the_edit(tmp_path, listen):
         _finish(child, 0)
     finally:
         child.close(force=True)
+
+
+# Two hosts on this machine: two network namespaces joined by a veth pair.
+# The Dask scheduler and its worker run in one, with their own copy of the
+# project's source; the driver runs in the other, in a terminal, its holder
+# listening on TCP (in TLS) at its own address.
+
+CLUSTER_HOST, DRIVER_HOST = "10.77.0.1", "10.77.0.2"
+
+
+@pytest.fixture
+def two_hosts():
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("two network namespaces need root and the ip command")
+    name = f"hr{os.getpid() % 100000}"
+    cluster, driver, one, two = f"{name}c", f"{name}d", f"{name}x", f"{name}y"
+    steps = [["netns", "add", cluster], ["netns", "add", driver],
+             ["link", "add", one, "type", "veth", "peer", "name", two],
+             ["link", "set", one, "netns", cluster], ["link", "set", two, "netns", driver],
+             ["-n", cluster, "addr", "add", f"{CLUSTER_HOST}/24", "dev", one],
+             ["-n", driver, "addr", "add", f"{DRIVER_HOST}/24", "dev", two]]
+    steps += [["-n", ns, "link", "set", dev, "up"]
+              for ns, dev in ((cluster, one), (driver, two), (cluster, "lo"), (driver, "lo"))]
+    try:
+        for step in steps:
+            done = subprocess.run(["ip", *step], capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"network namespaces cannot be made here: ip {' '.join(step)}: "
+                            f"{done.stderr.strip()}")
+        yield cluster, driver
+    finally:
+        for ns in (cluster, driver):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_a_dask_task_on_another_host_stops_in_the_drivers_terminal(tmp_path, two_hosts):
+    """The worker's host has its own copy of the source; the fix is made on
+    the driver's side, and the worker loads it from there at c."""
+    pytest.importorskip("distributed", reason="pip install -r dev-requirements.txt")
+    cluster, driver = two_hosts
+    worker_copy, project = tmp_path / "cluster-host", tmp_path / "driver-host"
+    shutil.copytree(JOBS / "dask_remote", project)
+    worker_copy.mkdir()
+    shutil.copy(project / "helpers.py", worker_copy / "helpers.py")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{worker_copy}", "NO_COLOR": "1",
+           "PYTHONUNBUFFERED": "1", "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    env.pop("HOT_RESTART", None)
+    address = f"tcp://{CLUSTER_HOST}:8786"
+    log = open(tmp_path / "cluster.log", "w")
+    started = [subprocess.Popen(["ip", "netns", "exec", cluster, sys.executable, "-m",
+                                 f"distributed.cli.dask_{what}", *arguments],
+                                cwd=str(worker_copy), env=env, stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL)
+               for what, arguments in (
+                   ("scheduler", ["--host", CLUSTER_HOST, "--port", "8786", "--no-dashboard"]),
+                   ("worker", [address, "--nthreads", "1", "--nworkers", "1",
+                               "--no-dashboard", "--host", CLUSTER_HOST]))]
+    child = None
+    try:
+        command = " ".join(["exec", "ip", "netns", "exec", driver, sys.executable, "-m",
+                            "hot_restart", "driver.py", address, "3"])
+        child = pexpect.spawn("/bin/sh", ["-c", command], cwd=str(project),
+                              env={**env, "PYTHONPATH": str(ROOT), "TERM": "dumb",
+                                   "HOT_RESTART_DEBUGGER": "pdb",
+                                   "HOT_RESTART_LISTEN": f"tcp:{DRIVER_HOST}"},
+                              encoding="utf-8", timeout=TIMEOUT, dimensions=(50, 250))
+        child.expect(r"hot-restart: process \d+ \(Dask Worker process \(from Nanny\)\): "
+                     r"ZeroDivisionError in ratio\(\) at \S*cluster-host/helpers.py:2 stopped; "
+                     r"its session is held here")
+        child.expect(r"\(Pdb\) ")
+        _edit(project / "helpers.py", "100 / (x - 3)", "100 / (x + 1)")
+        child.sendline("c")
+        child.expect(r"hot-restart: helpers.py is loaded from the client's copy \(helpers.py\), "
+                     r"which differs from this process's")
+        child.expect(r"> reloaded helpers.py: ratio \(changed\)")
+        child.expect(r"result 26.0")
+        _finish(child, 0)
+        assert "100 / (x - 3)" in (worker_copy / "helpers.py").read_text()  # its copy, untouched
+    finally:
+        if child is not None:
+            child.close(force=True)
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(30)
+        log.close()

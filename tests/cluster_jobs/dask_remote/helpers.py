@@ -1,0 +1,2 @@
+def ratio(x):
+    return 100 / (x - 3)
