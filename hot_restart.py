@@ -75,7 +75,9 @@ defined, and the core never names them (a test holds this):
 14. Ray and Dask: the workers of a cluster set up as hot-restart's
 15. Watch mode: saved edits applied in a thread, the develop loop
     (``--loop``), and ``patch`` / ``revert`` / ``commit``
-16. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic
+16. IPython: ``%load_ext hot_restart`` and the ``%hot_restart`` magic (in a
+    Jupyter kernel, the processes the notebook starts hold their sessions
+    there)
 17. pytest plugin: ``pytest --hot-restart`` (off without a terminal; under
     pytest-xdist the workers' sessions come to the terminal; a doctest is
     said to be out of reach)
@@ -7708,8 +7710,9 @@ class _Holder:
     protocol, another shows them in the terminal one at a time, in the
     order they came, while the others are listed as waiting."""
 
-    def __init__(self, listener, path, token=None, tls=None):
+    def __init__(self, listener, path, token=None, tls=None, read=None):
         self.listener, self.path, self.token, self.tls = listener, path, token, tls
+        self.read = read or _read_in_shared_terminal  # a line for the session shown
         self.waiting = []  # (channel, about), in order of arrival
         self.arrived = threading.Condition()
         self.showing = None  # the _Relay of the session shown
@@ -7772,7 +7775,7 @@ class _Holder:
                         if not self.noted_debugger:
                             self.noted_debugger = True
                             header += [n for n in (_held_debugger_note(),) if n]
-                        relay = _Relay(channel, out, header, _read_in_shared_terminal)
+                        relay = _Relay(channel, out, header, self.read)
                         with self.arrived:
                             self.showing = relay
                         channel.send(go=True)
@@ -8335,10 +8338,12 @@ class _Elsewhere:
             return _WaitingForAttach(limit if limit and limit > 0 else None)
         return None
 
-    def start_holding(self):
+    def start_holding(self, read=None):
         """In a process that runs in a terminal with hot-restart active, and
         whose sessions are held here: listen for its descendants' sessions
-        and tell them where, through the environment.  Once per process."""
+        and tell them where, through the environment.  Once per process.
+        ``read``: how a line is read for them where there is no terminal
+        (a Jupyter kernel's input requests)."""
         if self.started:  # (a fork starts again: see _forked_child)
             return
         self.started, self._pid = True, os.getpid()
@@ -8346,6 +8351,7 @@ class _Elsewhere:
             terminal = sys.__stdin__ is not None and sys.__stdin__.isatty()
         except (ValueError, AttributeError):
             terminal = False
+        terminal = terminal or read is not None
         if self.place() is not None or not terminal or not hasattr(os, "getuid"):
             return
         listen, token, tls = os.environ.get(_LISTEN_ENV, ""), None, None
@@ -8362,7 +8368,7 @@ class _Elsewhere:
             _output.notice(f"child processes cannot hold their sessions in this "
                            f"terminal: {exc}")
             return
-        self.holder = _Holder(listener, path, token, tls)
+        self.holder = _Holder(listener, path, token, tls, read or _read_in_shared_terminal)
         self.holder.start()
         os.environ[_TERMINAL_ENV] = f"{os.getpid()} {_host()} {path}"
         if token is not None:
@@ -9178,8 +9184,16 @@ def load_ipython_extension(ipython):
     _stops.switched_off = False
     if type(ipython).__name__ == "ZMQInteractiveShell":
         # a Jupyter kernel has no terminal: the debugger reads its commands
-        # through the kernel's input requests, as %debug does
+        # through the kernel's input requests, as %debug does; and the
+        # processes the notebook starts (a multiprocessing pool) hold their
+        # sessions in the kernel, which shows them the same way
         _stops.terminal_override = True
+        roots = _project_roots(os.getcwd())
+        _elsewhere.roots = roots
+        options = _parse_command_line(["notebook"])[0]
+        _after_import("multiprocessing.spawn", _ChildSetup(roots, options).carry)
+        _settings.children.carry(roots, options)
+        _elsewhere.start_holding(read=input)
     _output.notice("the project's modules imported from now on are wrapped; "
                    "a crash in one opens the debugger here (%hot_restart off to switch it off)")
 

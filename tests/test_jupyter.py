@@ -91,3 +91,47 @@ def test_a_notebook_cell_stops_and_goes_on_with_the_fix(tmp_path):
     finally:
         client.stop_channels()
         kernel.shutdown_kernel(now=True)
+
+
+WORKER_MODULE = '''\
+def ratio(x):
+    return 10 / (x - 3)
+'''
+
+
+def test_a_pool_worker_of_a_notebook_stops_in_the_notebook(tmp_path):
+    """A process the notebook starts (a multiprocessing pool's worker, in a
+    fresh interpreter) holds its session in the kernel, which shows it in
+    the notebook as its own: its prompt is the kernel's input request."""
+    pytest.importorskip("ipykernel", reason="pip install -r dev-requirements.txt")
+    manager = pytest.importorskip("jupyter_client.manager")
+    module = tmp_path / "workmod.py"
+    module.write_text(WORKER_MODULE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOT_RESTART_DEBUGGER": "pdb",
+           "PYTHONDONTWRITEBYTECODE": "1", "HOT_RESTART_DIR": str(tmp_path / "private")}
+    env.pop("HOT_RESTART", None)
+    kernel, client = manager.start_new_kernel(kernel_name="python3", cwd=str(tmp_path),
+                                              env=env)
+    try:
+        _execute(client, "%load_ext hot_restart")
+
+        def fix_then_continue(prompt):
+            text = WORKER_MODULE.replace("(x - 3)", "(x - 3 or 1)")
+            module.write_text(text)
+            stat = module.stat()
+            os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+            return "c"
+
+        seen = _execute(client, "import multiprocessing, workmod\n"
+                                "with multiprocessing.get_context('spawn').Pool(1) as pool:\n"
+                                "    print('results', pool.map(workmod.ratio, [1, 3]))",
+                        fix_then_continue)
+        text = "".join(t for kind, t in seen if kind == "stream")
+        assert [kind for kind, _ in seen if kind == "input"] == ["input"], seen
+        assert "(SpawnPoolWorker-1): ZeroDivisionError in ratio() at workmod.py:2 stopped; " \
+               "its session is held here" in text, text
+        assert "> reloaded workmod.py: ratio (changed)" in text
+        assert "results [-5.0, 10.0]" in text
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
