@@ -8456,12 +8456,13 @@ def _start():
         sys.path.insert(0, folder)
         try:
             import hot_restart
-        except ImportError as exc:
-            sys.stderr.write(f"hot-restart: this program runs without it: {exc}\\n")
-        else:
             hot_restart._start_child(settings)
+        except Exception as exc:  # (another Python, say): the program runs as it is
+            sys.stderr.write(f"hot-restart: this program runs without it "
+                             f"({type(exc).__name__}: {exc})\\n")
         finally:
-            sys.path.remove(folder)
+            if folder in sys.path:
+                sys.path.remove(folder)
     if hidden is not None:
         raise hidden
 
