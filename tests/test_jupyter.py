@@ -56,6 +56,14 @@ def _execute(client, code, answer=None, timeout=60):
     raise AssertionError(f"the cell did not finish in {timeout} s: {seen}")
 
 
+def _saved(module, text, answer):
+    """Save ``text`` as an editor does (the stamp moves), and answer ``answer``."""
+    module.write_text(text)
+    stat = module.stat()
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    return answer
+
+
 def test_a_notebook_cell_stops_and_goes_on_with_the_fix(tmp_path):
     pytest.importorskip("ipykernel", reason="pip install -r dev-requirements.txt")
     manager = pytest.importorskip("jupyter_client.manager")
@@ -72,11 +80,8 @@ def test_a_notebook_cell_stops_and_goes_on_with_the_fix(tmp_path):
                    for kind, text in loaded if kind == "stream"), loaded
 
         def fix_then_continue(prompt):
-            text = MODULE.replace("values[0] / values[1]", "values[0] / (values[1] or 1)")
-            module.write_text(text)
-            stat = module.stat()
-            os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-            return "c"
+            return _saved(module, MODULE.replace("values[0] / values[1]",
+                                                 "values[0] / (values[1] or 1)"), "c")
 
         seen = _execute(client, "import mymod; mymod.run([1, 0])", fix_then_continue)
         text = "".join(t for kind, t in seen if kind == "stream")
@@ -116,11 +121,7 @@ def test_a_pool_worker_of_a_notebook_stops_in_the_notebook(tmp_path):
         _execute(client, "%load_ext hot_restart")
 
         def fix_then_continue(prompt):
-            text = WORKER_MODULE.replace("(x - 3)", "(x - 3 or 1)")
-            module.write_text(text)
-            stat = module.stat()
-            os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-            return "c"
+            return _saved(module, WORKER_MODULE.replace("(x - 3)", "(x - 3 or 1)"), "c")
 
         seen = _execute(client, "import multiprocessing, workmod\n"
                                 "with multiprocessing.get_context('spawn').Pool(1) as pool:\n"

@@ -218,16 +218,23 @@ SERVERS = {
 }
 
 
+def _started(package, filename, source, command, folder):
+    """``(the app's file, the port, the server)``: the app written in
+    ``folder`` and its server started there under the command line."""
+    pytest.importorskip(package, reason="pip install -r dev-requirements.txt")
+    app = folder / filename
+    app.write_text(source)
+    port = str(_free_port())
+    server = _spawn(["-m", "hot_restart", *(a.replace("{port}", port) for a in command)],
+                    folder)
+    return app, port, server
+
+
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.heavy)
                                   if name.startswith("django") else name for name in SERVERS])
 def test_a_server_stops_in_the_view_and_the_request_gets_the_fix(name, tmp_path):
     package, filename, source, command, ready, fixed, logged = SERVERS[name]
-    pytest.importorskip(package, reason="pip install -r dev-requirements.txt")
-    app = tmp_path / filename
-    app.write_text(source)
-    port = str(_free_port())
-    server = _spawn(["-m", "hot_restart", *(a.replace("{port}", port) for a in command)],
-                    tmp_path)
+    app, port, server = _started(package, filename, source, command, tmp_path)
     try:
         server.expect(ready.replace("{port}", port))
         _fixed_and_quit(server, int(port), app, source, fixed,
@@ -269,12 +276,7 @@ def test_a_server_under_its_reloader_stops_in_its_child_and_the_request_gets_the
     does not take the session away: the failed request gets the fixed
     response, then the reloader starts the child again, with the fix."""
     package, filename, source, command, ready, fixed, saw, restarted = RELOADERS[name]
-    pytest.importorskip(package, reason="pip install -r dev-requirements.txt")
-    app = tmp_path / filename
-    app.write_text(source)
-    port = str(_free_port())
-    server = _spawn(["-m", "hot_restart", *(a.replace("{port}", port) for a in command)],
-                    tmp_path)
+    app, port, server = _started(package, filename, source, command, tmp_path)
     try:
         server.expect(ready.replace("{port}", port))
         answer = {}
