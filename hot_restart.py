@@ -8423,7 +8423,7 @@ if hasattr(os, "register_at_fork"):
 # environment) the file does nothing, and a run that was killed leaves
 # nothing that acts.
 
-_CHILDREN_ENV = "HOT_RESTART_CHILDREN"  # JSON: the run's settings for its Python children
+_CHILDREN_ENV = "HOT_RESTART_CHILDREN"  # a dict's repr: the run's settings for its children
 _STARTED_ENV = "HOT_RESTART_STARTED"    # the pid of a child started again under the command line
 
 _CHILD_STARTER = '''\
@@ -8451,8 +8451,8 @@ def _start():
     sys.modules.setdefault("sitecustomize", this)  # the import in progress ends with one
     settings = os.environ.get("HOT_RESTART_CHILDREN")
     if settings and os.environ.get("HOT_RESTART", "1") != "0":
-        import json
-        folder = json.loads(settings).get("module", "")
+        import ast
+        folder = ast.literal_eval(settings).get("module", "")
         sys.path.insert(0, folder)
         try:
             import hot_restart
@@ -8498,8 +8498,7 @@ class _Children:
             return
         import atexit
         atexit.register(_remove_starter, folder, pid)
-        import json
-        os.environ[_CHILDREN_ENV] = json.dumps({
+        os.environ[_CHILDREN_ENV] = repr({  # (read with ast.literal_eval: no json to import)
             "module": os.path.dirname(os.path.abspath(__file__)),
             "roots": [os.path.realpath(r) for r in roots], "wrap": options["wrap"],
             "no-wrap": options["no-wrap"], "debugger": DEBUGGER,
@@ -8515,22 +8514,38 @@ _settings.children = _Children()
 def _remove_starter(folder, pid):
     """At the end of the run that made it (not in a child forked from it)."""
     if os.getpid() == pid:
-        import shutil
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_folder(folder)
 
 
 def _remove_stale_starters(private):
-    """The starters of runs that were killed: their processes are gone."""
-    import shutil
+    """What runs that were killed left: their starters, and the sockets of
+    their holders (their processes are gone)."""
     for name in os.listdir(private):
-        pid = name[len("children-"):]
-        if name.startswith("children-") and pid.isdigit():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                shutil.rmtree(os.path.join(private, name), ignore_errors=True)
-            except OSError:
-                pass
+        kind, _, rest = name.partition("-")
+        pid = rest[:-len(".sock")] if kind == "terminal" and rest.endswith(".sock") else rest
+        if kind not in ("children", "terminal") or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path = os.path.join(private, name)
+            if kind == "children":
+                _remove_folder(path)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        except OSError:
+            pass
+
+
+def _remove_folder(path):
+    """``shutil.rmtree``, without importing shutil at every start."""
+    for top, _folders, files in os.walk(path, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(top, name))
+        with contextlib.suppress(OSError):
+            os.rmdir(top)
 
 
 def _start_child(text):
@@ -8539,13 +8554,12 @@ def _start_child(text):
     the project is started again, in this process, under the command line
     with the run's settings; any other program runs as it is, with the
     project's modules instrumented as it imports them."""
-    import json
     if os.environ.get(_STARTED_ENV) == str(os.getpid()):
         del os.environ[_STARTED_ENV]  # (its own children are new processes)
         return  # started again by the lines below: the command line does the rest
     try:
-        settings = json.loads(text)
-    except ValueError:
+        settings = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
         return
     program = _child_program(getattr(sys, "orig_argv", None), sys.argv)
     if program is None:

@@ -136,8 +136,11 @@ def test_the_starter_goes_with_its_run_and_a_killed_runs_with_the_next(starter, 
     killed = folder.parent / "children-999999999"  # no such process
     killed.mkdir()
     (killed / "sitecustomize.py").write_text("raise SystemExit('stale')\n")
+    socket = folder.parent / "terminal-999999999.sock"  # a killed holder's
+    socket.write_text("")
     hr._remove_stale_starters(str(folder.parent))
-    assert not killed.exists() and folder.exists()  # its own run is alive
+    assert not killed.exists() and not socket.exists()
+    assert folder.exists()  # its own run is alive
     hr._remove_starter(str(folder), os.getpid())
     assert not folder.exists()
 
