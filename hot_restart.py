@@ -576,27 +576,25 @@ def _walk_scope(stack, scope, scopes, deep=True):
         kind = type(node)
         if kind is ast.Name:
             (loads if type(node.ctx) is ast.Load else stores).add(node.id)
-        elif kind in _DEFS:
+        elif kind in _FUNCS or kind is ast.Lambda:
+            if kind is not ast.Lambda:
+                stores.add(node.name)
+                if not deep:
+                    continue
+                stack.extend(node.decorator_list)
+                if node.returns:
+                    stack.append(node.returns)
+                stack.extend(a.annotation for a in _all_args(node.args) if a.annotation)
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d)
+            loads |= _analyze(node, scopes).free
+        elif kind is ast.ClassDef:
             stores.add(node.name)
-            if not deep:
-                continue
-            stack.extend(node.decorator_list)
-            if kind is ast.ClassDef:
-                stack.extend(node.bases + [k.value for k in node.keywords])
+            if deep:
+                stack.extend(node.decorator_list + node.bases + [k.value for k in node.keywords])
                 inner = _Scope([])
                 _walk_scope(list(node.body), inner, scopes)
                 loads |= inner.loads - inner.declared_global
-                continue
-            if node.returns:
-                stack.append(node.returns)
-            stack.extend(a.annotation for a in _all_args(node.args) if a.annotation)
-            stack.extend(node.args.defaults)
-            stack.extend(d for d in node.args.kw_defaults if d)
-            loads |= _analyze(node, scopes).free
-        elif kind is ast.Lambda:
-            stack.extend(node.args.defaults)
-            stack.extend(d for d in node.args.kw_defaults if d)
-            loads |= _analyze(node, scopes).free
         elif kind in _COMPS:
             inner = _Scope([])
             first, *rest = node.generators
@@ -2117,9 +2115,9 @@ class _FileReload:
     ``error``: why nothing can be applied.
     """
 
-    def __init__(self, state, stamp=None, lines=None, outline=None, error=None):
+    def __init__(self, state, stamp=None, lines=None, outline=None, error=None, tree=None):
         self.state, self.stamp, self.lines, self.outline = state, stamp, lines, outline
-        self.tree = None  # the statements parsed for the plan (see _plan_file)
+        self.tree = tree  # the statements parsed for the plan (see _plan_file)
         self.events, self.actions = [], []
         self.error = error
 
@@ -2267,8 +2265,7 @@ def _plan_file(state, stamp, lines, outline, nodes, tree, only):
     _FileReload.  ``nodes`` has the parsed definitions (raises _FullParse if
     one is missing), ``tree`` the statements parsed (the changed ones, or
     the whole file)."""
-    found = _FileReload(state, stamp, lines, outline)
-    found.tree = tree
+    found = _FileReload(state, stamp, lines, outline, tree=tree)
     path = state.path
     old_defs, old_statements = state.outline["defs"], state.outline["statements"]
     new_defs, new_statements = found.outline["defs"], found.outline["statements"]
@@ -5482,8 +5479,9 @@ def _run_session(session):
         return _hold_session(session)
     finally:
         with _stops.settled:
-            if session.outcome is _Outcome.CONTINUE:
-                _stops.resuming.add(id(session.frame))
+            if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY):
+                _stops.resuming.add(id(session.retry_frame if session.outcome is _Outcome.RETRY
+                                       else session.frame))
             _stops.open_sessions -= 1
             _stops.settled.notify_all()
         # A debugger may keep the context the session ran in (IPython's prompt
