@@ -8646,11 +8646,12 @@ def ray_runtime_env(runtime_env=None):
     import json
     env = dict(runtime_env or {})
     env_vars = dict(env.get("env_vars") or {})
-    for name in (_TERMINAL_ENV, _TOKEN_ENV, _FINGERPRINT_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV,
-                 _DIR_ENV):
-        if name in os.environ:
-            env_vars.setdefault(name, os.environ[name])
-    settings = {"roots": [os.path.realpath(r) for r in _elsewhere.roots]}
+    worker = _worker_settings()
+    for name, value in worker["env"].items():
+        env_vars.setdefault(name, value)
+    if _DIR_ENV in os.environ:  # (the sockets' folder of this machine's workers)
+        env_vars.setdefault(_DIR_ENV, os.environ[_DIR_ENV])
+    settings = {"roots": worker["roots"]}
     hook = env.get("worker_process_setup_hook")
     if isinstance(hook, str) and hook != "hot_restart._ray_worker_setup":
         settings["hook"] = hook
@@ -8715,8 +8716,10 @@ _settings.on_dask = _patch_dask
 
 
 def _worker_settings():
-    """What a worker elsewhere needs: the project's folders here, and where
-    its sessions are held (the holder's address, secret and certificate)."""
+    """What a worker elsewhere needs, for Ray's runtime_env and Dask's
+    plugin: the project's folders here, and where its sessions are held
+    (the holder's address, secret and certificate, and whether to wait
+    for attach)."""
     held = (_TERMINAL_ENV, _TOKEN_ENV, _FINGERPRINT_ENV, _ATTACH_ENV, _ATTACH_TIMEOUT_ENV)
     return {"roots": [os.path.realpath(r) for r in _elsewhere.roots],
             "env": {name: os.environ[name] for name in held if name in os.environ}}
