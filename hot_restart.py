@@ -256,10 +256,10 @@ class _Stops:
         #: ids of the frames whose failed call is being run again: the new
         #: call's frame stands for them in the debugger's stack
         self.restarting = set()
-        #: the sessions open, and the frames a session continued that have
-        #: not been run again yet or are still running: what the program's
-        #: end waits for (see _wait_for_sessions)
-        self.open_sessions, self.resuming = 0, set()
+        #: the sessions open, and the threads other than the main one whose
+        #: session continued: what the program's end waits for (see
+        #: _wait_for_sessions)
+        self.open_sessions, self.continued = 0, []
         self.settled = threading.Condition()
         self.end_waits = False
 
@@ -5479,9 +5479,9 @@ def _run_session(session):
         return _hold_session(session)
     finally:
         with _stops.settled:
-            if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY):
-                _stops.resuming.add(id(session.retry_frame if session.outcome is _Outcome.RETRY
-                                       else session.frame))
+            if session.outcome in (_Outcome.CONTINUE, _Outcome.RETRY) and \
+                    threading.current_thread() is not threading.main_thread():
+                _stops.continued.append(threading.current_thread())
             _stops.open_sessions -= 1
             _stops.settled.notify_all()
         # A debugger may keep the context the session ran in (IPython's prompt
@@ -5492,22 +5492,19 @@ def _run_session(session):
 def _wait_for_sessions():
     """At the program's end (its main thread is done, or called
     ``sys.exit``), while a session is open in another thread: wait for the
-    user to end it, and up to a few seconds for the calls it continued,
-    instead of killing them.  A development server's reloader ends its
-    process in the main thread as soon as a file is saved (the fix, most
-    often) while its request threads are daemons: the request that failed
-    gets its answer from the fixed code, then the server restarts."""
+    user to end it, then up to five seconds in all for the threads whose
+    session continued to finish what they do, instead of killing them.  A
+    development server's reloader ends its process in the main thread as
+    soon as a file is saved (the fix, most often) while its request threads
+    are daemons: the request that failed gets its whole answer from the
+    fixed code, its thread ends, then the server restarts."""
+    import time
     with _stops.settled:
         _stops.settled.wait_for(lambda: _stops.open_sessions == 0)
-        _stops.settled.wait_for(lambda: not _stops.resuming, timeout=5)
-
-
-def _resumed(frame):
-    """The call a session continued has been run again (see _wait_for_sessions)."""
-    if _stops.resuming:
-        with _stops.settled:
-            _stops.resuming.discard(id(frame))
-            _stops.settled.notify_all()
+        threads, _stops.continued = _stops.continued, []
+    deadline = time.monotonic() + 5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _note_typed_arguments(frame, before, after):
@@ -5888,7 +5885,6 @@ def _again(cells):
     frame = sys._getframe(1)
     record = _taken_restart(frame)
     if record.loop is not None:
-        _resumed(frame)  # (the develop loop runs until the user ends it)
         return _settings.loops.run(cells, frame, record)
     if frame.f_back is not None and frame.f_back.f_code is _call_again.__code__:
         raise _Again  # this is itself a restarted call: restart from the first one
@@ -5902,7 +5898,6 @@ def _again(cells):
                     raise
     finally:
         _stops.restarting.discard(id(frame))
-        _resumed(frame)
 
 
 def _runs_again(exc, frame):
@@ -5958,7 +5953,6 @@ async def _again_async(cells):
                     raise
     finally:
         _stops.restarting.discard(id(frame))
-        _resumed(frame)
 
 
 _PASSES_THROUGH.update({_again.__code__, _again_async.__code__})
@@ -6096,7 +6090,6 @@ def _again_gen(cells):
     clean-up) runs only what follows that yield again (:class:`_Rest`)."""
     frame = sys._getframe(1)
     record = _taken_restart(frame)
-    _resumed(frame)  # (a generator runs on at its consumer's pace)
     replay = _Replay(frame, record)
     rest = _Rest.after(frame, replay.count)
     if rest is not None:
@@ -6140,7 +6133,6 @@ async def _again_agen(cells):
     """The same as :func:`_again_gen`, for async generators."""
     frame = sys._getframe(1)
     record = _taken_restart(frame)
-    _resumed(frame)
     replay = _Replay(frame, record)
     generator = _call_again(cells, frame, record)
     del frame
