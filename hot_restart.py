@@ -4553,28 +4553,34 @@ def _known_to_be_caught(exc, frame):
     that got no letter (see :func:`_mail`): is it known that a caller of
     ``frame`` catches ``exc``?  Exception-heavy code (a parser) raises the
     same exception from the same function through the same few chains of
-    calls, again and again: the last few chains that ended in a catch are
-    kept for the function and the type, and checked caller by caller, code
-    and instruction, with no lookup.  Otherwise the verdicts of the callers
+    calls, again and again: the chains that ended in a catch are kept for
+    the function and the type, merged where they share their first callers
+    (see :func:`_keep_chain`), and checked caller by caller, code and
+    instruction, with no lookup: each caller's frame is read once, however
+    many chains part after it.  Otherwise the verdicts of the callers
     up to one that catches are looked up, one per frame (see
     :func:`_frame_verdict`).  On the way, the wrapped functions passed get
     their letters, taken back if the answer is not yes.  Anything else is
     for :func:`_stop_decision`, whose other checks would all let it
     propagate too."""
-    chains = _caches.chains.get((id(frame.f_code), type(exc)))
-    if chains is not None:
+    kept = _caches.chains.get((id(frame.f_code), type(exc)))
+    if kept is not None:
+        callers, f = kept[1], frame
         try:
-            for chain in chains:
-                f = frame
-                for code, lasti, wrapped in chain:
-                    f = f.f_back
-                    if f.f_code is not code or f.f_lasti != lasti:
+            while True:
+                f = f.f_back
+                code, lasti = f.f_code, f.f_lasti
+                for known, at, wrapped, above in callers:  # noqa: B007 (the one that matched)
+                    if known is code and at == lasti:
                         break
-                    if wrapped:  # its handler would ask: it gets a letter
-                        _letters[f] = exc
                 else:
+                    break  # no chain kept goes this way
+                if above is None:  # the catcher
                     return True
-        except AttributeError:  # the stack ended before the chain did
+                if wrapped:  # its handler would ask: it gets a letter
+                    _letters[f] = exc
+                callers = above
+        except AttributeError:  # the stack ended before the chains did
             pass
     return _walk_to_catcher(exc, frame)
 
@@ -4616,16 +4622,32 @@ def _walk_to_catcher(exc, frame):
 
 
 def _keep_chain(key, chain):
-    chains = _caches.chains.get(key)
-    if chains is None:
-        _caches.chains.keep(key, [chain])
-    else:
-        chains.insert(0, chain)
-        del chains[_CHAINS_KEPT:]
+    """Keep ``chain``, ``((code, lasti, wrapped), ...)`` from the first
+    caller to the catcher, with the others of ``key``, as a tree: ``[how
+    many were added, callers]``, where callers are ``[(code, lasti, wrapped,
+    their callers, or None at the catcher), ...]``.  A parser's chains part
+    at its alternatives, a caller or two up: merged, the callers they share
+    are checked once.  After ``_CHAINS_KEPT`` chains, the tree starts anew."""
+    kept = _caches.chains.get(key)
+    if kept is None or kept[0] >= _CHAINS_KEPT:
+        kept = _caches.chains.keep(key, [0, []])
+    kept[0] += 1
+    callers = kept[1]
+    for i, (code, lasti, wrapped) in enumerate(chain):
+        for caller in callers:
+            if caller[0] is code and caller[1] == lasti:
+                above = caller[3]
+                break
+        else:
+            above = None if i == len(chain) - 1 else []
+            callers.append((code, lasti, wrapped, above))
+        if above is None:  # the catcher (the same code, instruction and type below decide it)
+            return
+        callers = above
 
 
 #: chains kept per function and type: enough for a parser's alternatives
-_CHAINS_KEPT = 4
+_CHAINS_KEPT = 16
 
 
 #: in the verdicts kept: the exception passes a wrapped function there

@@ -1331,6 +1331,64 @@ def test_a_chain_of_callers_kept_decides_only_for_the_same_callers(tmp_path, mon
     assert stops == ["lookup"]
 
 
+def test_chains_that_part_after_a_shared_caller_are_all_decided_from_the_tree(
+        tmp_path, monkeypatch):
+    """Two loops catch what one function raises through the same caller: both
+    chains are kept in one tree, the caller they share checked once, and
+    each later exception is decided from it with no lookup; a third caller
+    that does not catch still stops."""
+    namespace = _own_module(tmp_path / "parting.py", textwrap.dedent('''
+        def lookup(table):
+            return table["missing"]
+
+        def parse_item(table):
+            return lookup(table)
+
+        def first(n):
+            failed = 0
+            for _ in range(n):
+                try:
+                    parse_item({})
+                except KeyError:
+                    failed += 1
+            return failed
+
+        def second(n):
+            failed = 0
+            for _ in range(n):
+                try:
+                    parse_item({})
+                except LookupError:
+                    failed += 1
+            return failed
+
+        def unguarded():
+            return parse_item({})
+    '''), monkeypatch)
+    hr.wrap_module(sys.modules["parting"])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    stops, walks = [], []
+    monkeypatch.setattr(hr, "_run_session",
+                        lambda session: stops.append(session.frame.f_code.co_name) or True)
+    assert namespace["first"](2) == 2 and namespace["second"](2) == 2
+    walk = hr._walk_to_catcher
+    monkeypatch.setattr(hr, "_walk_to_catcher",
+                        lambda exc, frame: walks.append(exc) or walk(exc, frame))
+    assert namespace["first"](3) == 3 and namespace["second"](3) == 3
+    assert walks == []  # every one decided from the kept tree
+    _, callers = hr._caches.chains.get((id(namespace["lookup"].__code__), KeyError))
+    (shared,) = callers  # parse_item, once
+    assert shared[0] is namespace["parse_item"].__code__ and shared[2]
+    catchers = {code.co_name for code, _, _, above in shared[3] if above is None}
+    assert catchers == {"first", "second"}
+    # in a thread, whose end is a crash: nothing of the test's catches it
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    thread = threading.Thread(target=namespace["unguarded"])
+    thread.start()
+    thread.join()
+    assert stops == ["lookup"]
+
+
 def test_the_mail_sent_to_another_process_is_that_process_s_own():
     assert pickle.loads(pickle.dumps(hr._letters)) is hr._letters
 
