@@ -1283,51 +1283,72 @@ def test_a_handled_exception_is_decided_once_however_deep(tmp_path, monkeypatch)
     assert not hr._letters  # the last one's letters were all taken
 
 
+#: a function that raises through one caller, to two loops that catch and
+#: one caller that does not
+_CHAINS = textwrap.dedent('''
+    def lookup(table):
+        return table["missing"]
+
+    def parse_item(table):
+        return lookup(table)
+
+    def first(n):
+        failed = 0
+        for _ in range(n):
+            try:
+                parse_item({})
+            except KeyError:
+                failed += 1
+        return failed
+
+    def second(n):
+        failed = 0
+        for _ in range(n):
+            try:
+                parse_item({})
+            except LookupError:
+                failed += 1
+        return failed
+
+    def unguarded():
+        try:
+            return parse_item({})
+        except ValueError:
+            return None
+''')
+
+
+def _chains_module(tmp_path, monkeypatch):
+    """The module above, wrapped, and the names of the functions that
+    stopped (each stop lets the exception propagate, as q does)."""
+    namespace = _own_module(tmp_path / "chains.py", _CHAINS, monkeypatch)
+    hr.wrap_module(sys.modules["chains"])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    stops = []
+    monkeypatch.setattr(hr, "_run_session",
+                        lambda session: stops.append(session.frame.f_code.co_name) or True)
+    # in a thread, whose end is a crash: nothing of the test's catches it
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    return namespace, stops
+
+
+def _in_a_thread(fn):
+    thread = threading.Thread(target=fn)
+    thread.start()
+    thread.join()
+
+
 def test_a_chain_of_callers_kept_decides_only_for_the_same_callers(tmp_path, monkeypatch):
     """The callers through which an exception was caught are kept for the
     next one from the same function, and checked frame by frame: the same
     function called from a caller that does not catch still stops."""
-    namespace = _own_module(tmp_path / "chains.py", textwrap.dedent('''
-        def lookup(table):
-            return table["missing"]
-
-        def parse_item(table):
-            return lookup(table)
-
-        def guarded(n):
-            failed = 0
-            for _ in range(n):
-                try:
-                    parse_item({})
-                except KeyError:
-                    failed += 1
-            return failed
-
-        def unguarded():
-            try:
-                return parse_item({})
-            except ValueError:
-                return None
-    '''), monkeypatch)
-    hr.wrap_module(sys.modules["chains"])
-    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
-    stops = []
-
-    def record(session):
-        stops.append(session.frame.f_code.co_name)
-        return True  # let it propagate, as q does
-
-    monkeypatch.setattr(hr, "_run_session", record)
-    assert namespace["guarded"](3) == 3
+    namespace, stops = _chains_module(tmp_path, monkeypatch)
+    assert namespace["first"](3) == 3
     lookup = namespace["lookup"].__code__
     assert hr._caches.chains.get((id(lookup), KeyError))  # kept: the next one is checked
-    # in a thread, whose end is a crash: nothing of the test's catches it
-    monkeypatch.setattr(threading, "excepthook", lambda args: None)
-    thread = threading.Thread(target=namespace["unguarded"])
-    thread.start()
-    thread.join()
+    _in_a_thread(namespace["unguarded"])
     assert stops == ["lookup"]
-    assert namespace["guarded"](2) == 2
+    assert namespace["first"](2) == 2
     assert stops == ["lookup"]
 
 
@@ -1337,41 +1358,9 @@ def test_chains_that_part_after_a_shared_caller_are_all_decided_from_the_tree(
     chains are kept in one tree, the caller they share checked once, and
     each later exception is decided from it with no lookup; a third caller
     that does not catch still stops."""
-    namespace = _own_module(tmp_path / "parting.py", textwrap.dedent('''
-        def lookup(table):
-            return table["missing"]
-
-        def parse_item(table):
-            return lookup(table)
-
-        def first(n):
-            failed = 0
-            for _ in range(n):
-                try:
-                    parse_item({})
-                except KeyError:
-                    failed += 1
-            return failed
-
-        def second(n):
-            failed = 0
-            for _ in range(n):
-                try:
-                    parse_item({})
-                except LookupError:
-                    failed += 1
-            return failed
-
-        def unguarded():
-            return parse_item({})
-    '''), monkeypatch)
-    hr.wrap_module(sys.modules["parting"])
-    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
-    stops, walks = [], []
-    monkeypatch.setattr(hr, "_run_session",
-                        lambda session: stops.append(session.frame.f_code.co_name) or True)
+    namespace, stops = _chains_module(tmp_path, monkeypatch)
     assert namespace["first"](2) == 2 and namespace["second"](2) == 2
-    walk = hr._walk_to_catcher
+    walks, walk = [], hr._walk_to_catcher
     monkeypatch.setattr(hr, "_walk_to_catcher",
                         lambda exc, frame: walks.append(exc) or walk(exc, frame))
     assert namespace["first"](3) == 3 and namespace["second"](3) == 3
@@ -1381,11 +1370,7 @@ def test_chains_that_part_after_a_shared_caller_are_all_decided_from_the_tree(
     assert shared[0] is namespace["parse_item"].__code__ and shared[2]
     catchers = {code.co_name for code, _, _, above in shared[3] if above is None}
     assert catchers == {"first", "second"}
-    # in a thread, whose end is a crash: nothing of the test's catches it
-    monkeypatch.setattr(threading, "excepthook", lambda args: None)
-    thread = threading.Thread(target=namespace["unguarded"])
-    thread.start()
-    thread.join()
+    _in_a_thread(namespace["unguarded"])
     assert stops == ["lookup"]
 
 
