@@ -286,9 +286,10 @@ class _StopCaches:
         # (id(code), lasti, type) -> (code, (verdict, type that goes on),
         # what the fast path does there: _PASSES_WRAPPED, or the verdict)
         self.verdicts = _Bounded(8192)
-        # (id(code), type) -> the last few chains of callers through which
-        # an exception of that type raised in that code was caught (see
-        # _known_to_be_caught), the latest first
+        # (id(code), type) -> the chains of callers through which an
+        # exception of that type raised in that code was caught, merged
+        # into a tree where they share their first callers (see
+        # _known_to_be_caught and _keep_chain)
         self.chains = _Bounded(2048)
 
     def forget_verdicts(self):
