@@ -113,6 +113,7 @@ import functools
 import gc
 import importlib.machinery
 import importlib.util
+import itertools
 import linecache
 import marshal
 import os
@@ -291,6 +292,8 @@ class _StopCaches:
         # into a tree where they share their first callers (see
         # _known_to_be_caught and _keep_chain)
         self.chains = _Bounded(2048)
+        # code -> the position of the handler instrumenting put in it
+        self.own_handlers = _Bounded(1024)
 
     def forget_verdicts(self):
         """The verdicts may no longer hold (new code, a catch-all declared)."""
@@ -318,11 +321,28 @@ class _Bounded(dict):
 _stops, _caches = _Stops(), _StopCaches()
 
 
-class _Mail(dict):
-    """``{frame: the exception}``, for the handlers of the wrapped
-    functions an exception will pass before it is caught (see :func:`_mail`).
-    Instrumented code names it; sent by value to another process (with a
-    function of ``__main__``), it stands for that process's own."""
+class _Mail:
+    """The letter for the handlers of the wrapped functions that an
+    exception known to be caught above will pass on its way there (see
+    :func:`_mail`): ``exc``, and ``left``, how many handlers have yet to
+    take it.  Instrumented code names it; sent by value to another process
+    (with a function of ``__main__``), it stands for that process's own."""
+
+    __slots__ = ("exc", "left")
+
+    def __init__(self):
+        self.exc, self.left = None, 0
+
+    def send(self, exc, handlers):
+        # no letter, then the exception, then the count: a handler of another
+        # thread that looks in between finds no letter, or not for its exception
+        self.left = 0
+        self.exc = exc
+        self.left = handlers
+
+    def drop(self):
+        """Letters not taken: their exception was caught before."""
+        self.exc, self.left = None, 0
 
     def __reduce__(self):
         return _the_mail, ()
@@ -398,7 +418,6 @@ _TRACK = "@hot_restart.track"
 _SAVED = "@hot_restart.saved."
 _LOOP_ENTER = "@hot_restart.loop_enter"
 _MAIL = "@hot_restart.mail"
-_GETFRAME = "@hot_restart.getframe"
 _EXCEPTION = "@hot_restart.exception"
 
 class _Again(BaseException):
@@ -872,16 +891,21 @@ def _instrument(fn, plan):
             try:
                 <body>
             except:
-                if mail and mail.pop(getframe(), None) is exception() \\
-                        or propagate():
+                if mail.left and mail.exc is exception():
+                    mail.left -= 1
+                    if not mail.left:
+                        mail.exc = None
+                    raise
+                if propagate():
                     raise
             else:
                 return None     # only if the body can fall off its end
             return again(lambda: (<cells>))
 
-    ``mail`` holds the exceptions that a wrapped function below found to be
-    caught above this frame, under the frame (see :func:`_mail`): the
-    handler re-raises them without a call.  ``again`` reads the arguments
+    ``mail`` holds the exception that a wrapped function below found to be
+    caught above this frame, and how many handlers like this one it passes
+    on its way (see :func:`_mail`): the handler takes its letter and
+    raises it again without a call.  ``again`` reads the arguments
     from the failed frame (the saved copy where there is one); the lambda,
     only there for a closure, hands it the cells.  The entry code takes the
     position of the first statement, the handler and the restart the
@@ -904,15 +928,23 @@ def _instrument(fn, plan):
         return at_def(ast.Call, func=at_def.name(func) if isinstance(func, str) else func,
                       args=list(args), keywords=[])
 
-    mailed = at_def(ast.Compare, left=call(
-        at_def(ast.Attribute, value=at_def.name(_MAIL), attr="pop", ctx=_LOAD),
-        call(_GETFRAME), at_def(ast.Constant, value=None)),
-        ops=[ast.Is()], comparators=[call(_EXCEPTION)])
-    passes = at_def(ast.BoolOp, op=ast.Or(), values=[
-        at_def(ast.BoolOp, op=ast.And(), values=[at_def.name(_MAIL), mailed]),
-        call(_PROPAGATE)])
+    def letter(attr, ctx=_LOAD):
+        return at_def(ast.Attribute, value=at_def.name(_MAIL), attr=attr, ctx=ctx)
+
+    def raise_again():
+        return at_def(ast.Raise, exc=None, cause=None)
+
+    mailed = at_def(ast.BoolOp, op=ast.And(), values=[letter("left"), at_def(
+        ast.Compare, left=letter("exc"), ops=[ast.Is()], comparators=[call(_EXCEPTION)])])
+    take = [at_def(ast.AugAssign, target=letter("left", _STORE), op=ast.Sub(),
+                   value=at_def(ast.Constant, value=1)),
+            at_def(ast.If, test=at_def(ast.UnaryOp, op=ast.Not(), operand=letter("left")),
+                   body=[at_def(ast.Assign, targets=[letter("exc", _STORE)],
+                                value=at_def(ast.Constant, value=None))], orelse=[]),
+            raise_again()]
     handler = at_def(ast.ExceptHandler, type=None, name=None, body=[
-        at_def(ast.If, test=passes, body=[at_def(ast.Raise, exc=None, cause=None)], orelse=[])])
+        at_def(ast.If, test=mailed, body=take, orelse=[]),
+        at_def(ast.If, test=call(_PROPAGATE), body=[raise_again()], orelse=[])])
     ends = isinstance(body[-1], (ast.Return, ast.Raise))
     guarded = ast.Try(body=body, handlers=[handler],
                       orelse=[] if ends else [at_end(ast.Return, value=None if plan.generator
@@ -1241,12 +1273,27 @@ def _statement_positions(code):
     return found
 
 
+def _own_handler_position(code):
+    """``(line, end line, column, end column)`` of the instructions of the
+    handler that instrumenting put in ``code``; None if it is not instrumented."""
+    if _PROPAGATE not in code.co_names:
+        return None
+    own = _caches.own_handlers.get(code)
+    if own is None:
+        loads = (i.positions for i in dis.get_instructions(code) if i.argval == _PROPAGATE)
+        own = _caches.own_handlers.keep(code, tuple(next(loads)))
+    return own
+
+
 def _loaded_constants(code):
     """The constants ``code``'s instructions load (not ``co_consts``, where
     3.14 may leave an int that it loads with LOAD_SMALL_INT, or not, as the
-    code around it changes)."""
+    code around it changes), but those of an instrumented function's own
+    handler."""
+    own = _own_handler_position(code)
     return {(type(ins.argval), ins.argval) for ins in dis.get_instructions(code)
-            if ins.opname in _LOADS_CONSTANT and not isinstance(ins.argval, types.CodeType)}
+            if ins.opname in _LOADS_CONSTANT and not isinstance(ins.argval, types.CodeType)
+            and (own is None or tuple(ins.positions) != own)}
 
 
 def _same_origin(original, instrumented):
@@ -2932,7 +2979,7 @@ def _reload_files(only=None):
             return found
         if found:  # the verdicts kept may name what the new code binds anew
             _caches.forget_verdicts()
-            _letters.clear()
+            _letters.drop()
         for f in found:
             for action in f.actions:
                 try:
@@ -4524,29 +4571,45 @@ def _caught_above(exc, frame):
     handler asked :func:`_known_to_be_caught` first.)"""
     verdict, catcher = _above(type(exc), frame)
     if verdict is True:
-        between, f = [], frame.f_back
+        handlers, f = 0, frame.f_back
         while f is not catcher:
-            if _PROPAGATE in f.f_code.co_names:
-                between.append(f)
+            handlers += _passes_own_handler(f.f_code, f.f_lasti)
             f = f.f_back
-        _mail(exc, between)
+        _mail(exc, handlers)
     return verdict is True
 
 
-def _mail(exc, frames):
-    """Tell the handlers of the wrapped functions in ``frames``, between the
-    one that asks and the one that catches, that ``exc`` is caught above
-    them: each takes its letter and raises again without a call.
+def _mail(exc, handlers):
+    """Tell the next ``handlers`` handlers of wrapped functions that ``exc``
+    passes, between the one that asks and the one that catches, that it is
+    caught above them: each takes its letter and raises again without a call.
 
     On its way out, an exception passes the handler of every wrapped
     function between where it was raised and where it is caught, and each
-    would ask again, in a parser from deeper and deeper.  A letter is kept
-    under the frame itself (a frame hashes by identity, and a key needs no
-    call to make) and holds the exception, which the handler compares with
-    the one it caught.  Letters not taken (the exception was caught before
-    it got there) are dropped at the next question (see :func:`_propagate`)."""
-    for f in frames:
-        _letters[f] = exc
+    would ask again, in a parser from deeper and deeper.  The letter is one
+    for them all, so that taking it costs a handler two reads and the
+    exception it caught, and no call: the exception, and how many handlers
+    have yet to take it.  The count is of the frames whose instruction lies
+    in the body their handler guards (see :func:`_passes_own_handler`), so
+    that the last of them takes the last letter, and drops the exception.
+    A handler that caught another exception (another thread's, or one raised
+    on the way) does not take it; letters not taken (the exception was caught
+    before it got there) are dropped at the next question (see
+    :func:`_propagate`), so that the same exception raised again asks anew."""
+    if handlers:
+        _letters.send(exc, handlers)
+
+
+def _passes_own_handler(code, lasti):
+    """Does an exception at instruction ``lasti`` of ``code`` pass the
+    handler that instrumenting put there?  Not in code that is not
+    instrumented, nor where a frame runs that handler or the restart after
+    it (the failed call running again, whose exceptions pass no handler of
+    this frame): instrumenting gives those the position of the ``def``
+    line, with no width, which no statement of the body has."""
+    own = _own_handler_position(code)
+    return own is not None and next(
+        itertools.islice(code.co_positions(), lasti // 2, None), own) != own
 
 
 def _known_to_be_caught(exc, frame):
@@ -4560,26 +4623,28 @@ def _known_to_be_caught(exc, frame):
     instruction, with no lookup: each caller's frame is read once, however
     many chains part after it.  Otherwise the verdicts of the callers
     up to one that catches are looked up, one per frame (see
-    :func:`_frame_verdict`).  On the way, the wrapped functions passed get
-    their letters, taken back if the answer is not yes.  Anything else is
+    :func:`_frame_verdict`).  On the way, the handlers of wrapped functions
+    passed are counted; if the answer is yes, they get their letter (see
+    :func:`_mail`).  Anything else is
     for :func:`_stop_decision`, whose other checks would all let it
     propagate too."""
     kept = _caches.chains.get((id(frame.f_code), type(exc)))
     if kept is not None:
-        callers, f = kept[1], frame
+        callers, f, handlers = kept[1], frame, 0
         try:
             while True:
                 f = f.f_back
                 code, lasti = f.f_code, f.f_lasti
-                for known, at, wrapped, above in callers:  # noqa: B007 (the one that matched)
+                for known, at, handler, above in callers:  # noqa: B007 (the one that matched)
                     if known is code and at == lasti:
                         break
                 else:
                     break  # no chain kept goes this way
                 if above is None:  # the catcher
+                    if handlers:
+                        _letters.send(exc, handlers)
                     return True
-                if wrapped:  # its handler would ask: it gets a letter
-                    _letters[f] = exc
+                handlers += handler  # 1 where its handler would ask
                 callers = above
         except AttributeError:  # the stack ended before the chains did
             pass
@@ -4592,7 +4657,7 @@ def _walk_to_catcher(exc, frame):
     catches.  A chain of verdicts that hold for any frame with that code
     and instruction is kept for the fast path."""
     etype, verdicts, below, f = type(exc), _caches.verdicts, frame, frame.f_back
-    chain = []
+    chain, handlers = [], 0
     while f is not None:
         code, lasti = f.f_code, f.f_lasti
         hit = verdicts.get((id(code), lasti, etype))
@@ -4601,32 +4666,32 @@ def _walk_to_catcher(exc, frame):
         passes = hit[2]
         if passes is True:
             if chain is not None:
-                chain.append((code, lasti, False))
+                chain.append((code, lasti, 0))
                 _keep_chain((id(frame.f_code), type(exc)), tuple(chain))
+            _mail(exc, handlers)
             return True
-        if passes is _PASSES_WRAPPED:  # its handler would ask: it gets a letter
-            _letters[f] = exc
-        elif passes is not False:
+        if passes is not False and passes is not _PASSES_WRAPPED:
             if passes not in _UNLESS_GETITEM_VALUES:
                 break
             chain = None  # it depends on the frame below
             if below.f_code.co_name == "__getitem__":
+                _mail(exc, handlers)
                 return True  # an iteration's end
-            if passes is _PASSES_WRAPPED_UNLESS_GETITEM:
-                _letters[f] = exc
+        handler = passes is _PASSES_WRAPPED or passes is _PASSES_WRAPPED_UNLESS_GETITEM
         if chain is not None:
-            chain.append((code, lasti, passes is _PASSES_WRAPPED))
+            chain.append((code, lasti, int(handler)))
+        handlers += handler
         etype = hit[1][1]
         below, f = f, f.f_back
-    _letters.clear()
     return False
 
 
 def _keep_chain(key, chain):
-    """Keep ``chain``, ``((code, lasti, wrapped), ...)`` from the first
-    caller to the catcher, with the others of ``key``, as a tree: ``[how
-    many were added, callers]``, where callers are ``[(code, lasti, wrapped,
-    their callers, or None at the catcher), ...]``.  A parser's chains part
+    """Keep ``chain``, ``((code, lasti, handler), ...)`` from the first
+    caller to the catcher (``handler``: 1 where the exception passes the
+    handler of a wrapped function, else 0), with the others of ``key``, as a
+    tree: ``[how many were added, callers]``, where callers are ``[(code,
+    lasti, handler, their callers, or None at the catcher), ...]``.  A parser's chains part
     at its alternatives, a caller or two up: merged, the callers they share
     are checked once.  After ``_CHAINS_KEPT`` chains, the tree starts anew."""
     kept = _caches.chains.get(key)
@@ -4634,14 +4699,14 @@ def _keep_chain(key, chain):
         kept = _caches.chains.keep(key, [0, []])
     kept[0] += 1
     callers = kept[1]
-    for i, (code, lasti, wrapped) in enumerate(chain):
+    for i, (code, lasti, handler) in enumerate(chain):
         for caller in callers:
             if caller[0] is code and caller[1] == lasti:
                 above = caller[3]
                 break
         else:
             above = None if i == len(chain) - 1 else []
-            callers.append((code, lasti, wrapped, above))
+            callers.append((code, lasti, handler, above))
         if above is None:  # the catcher (the same code, instruction and type below decide it)
             return
         callers = above
@@ -4712,7 +4777,7 @@ def _frame_verdict(frame, below, etype):
         # an IndexError through a call: it ends an iteration only where the
         # frame below is a __getitem__, which the fast path looks at
         passes = verdict[0]
-        if passes is False and _PROPAGATE in code.co_names:
+        if passes is False and _passes_own_handler(code, lasti):
             passes = _PASSES_WRAPPED
         if unfixed:
             passes = _UNLESS_GETITEM.get(passes, passes)
@@ -5721,8 +5786,8 @@ def _propagate():
     got no letter (see :func:`_mail`)."""
     exc = sys.exception()
     frame = sys._getframe(1)
-    if _letters:  # letters not taken: their exceptions were caught before
-        _letters.clear()
+    if _letters.left:  # letters not taken: their exception was caught before
+        _letters.drop()
     if type(exc) is _Retry:  # restart here, or let it unwind further
         if exc.target is not frame:
             return True
@@ -6215,7 +6280,7 @@ def _loop_enter():
         raise _LoopStart
 
 
-_RUNTIME = {_PROPAGATE: _propagate, _MAIL: _letters, _GETFRAME: sys._getframe,
+_RUNTIME = {_PROPAGATE: _propagate, _MAIL: _letters,
             _EXCEPTION: sys.exception, _AGAIN: _again, _AGAIN_ASYNC: _again_async,
             _AGAIN_GEN: _again_gen, _AGAIN_AGEN: _again_agen,
             _SUPER: _super, _TRACK: _track, _LOOP_ENTER: _loop_enter}

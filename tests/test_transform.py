@@ -1280,7 +1280,8 @@ def test_a_handled_exception_is_decided_once_however_deep(tmp_path, monkeypatch)
     monkeypatch.setattr(hr, "_known_to_be_caught", counting)
     assert namespace["parse"](3) == 3
     assert asked == ["descend"] * 3  # not 9 times each
-    assert not hr._letters  # the last one's letters were all taken
+    # the last one's letters were all taken, and its exception let go
+    assert (hr._letters.left, hr._letters.exc) == (0, None)
 
 
 #: a function that raises through one caller, to two loops that catch and
@@ -1372,6 +1373,73 @@ def test_chains_that_part_after_a_shared_caller_are_all_decided_from_the_tree(
     assert catchers == {"first", "second"}
     _in_a_thread(namespace["unguarded"])
     assert stops == ["lookup"]
+
+
+#: one exception object raised again and again, as a parser's cache of
+#: failures does, through two wrapped callers
+_STORED = textwrap.dedent('''
+    class Stored(Exception):
+        pass
+
+    STORED = Stored("kept")
+
+    def fail():
+        raise STORED
+
+    def step():
+        return fail()
+
+    def walk():
+        return step()
+
+    def handled(n):
+        for _ in range(n):
+            try:
+                walk()
+            except Stored:
+                pass
+
+    def unguarded():
+        walk()
+''')
+
+
+def test_an_exception_raised_again_where_nothing_catches_it_stops(tmp_path, monkeypatch):
+    """The letter an exception known to be caught leaves for the handlers on
+    its way is taken to the last one: the same object raised again from the
+    same place, where nothing catches it, stops where it was raised."""
+    namespace = _own_module(tmp_path / "stored.py", _STORED, monkeypatch)
+    hr.wrap_module(sys.modules["stored"])
+    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
+    stops = []
+    monkeypatch.setattr(hr, "_run_session",
+                        lambda session: stops.append(session.frame.f_code.co_name) or True)
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    namespace["handled"](3)
+    assert stops == [] and (hr._letters.left, hr._letters.exc) == (0, None)
+    _in_a_thread(namespace["unguarded"])
+    assert stops == ["fail"]
+
+
+def test_a_frame_passes_its_own_handler_only_from_the_body_it_guards(tmp_path, monkeypatch):
+    """A wrapped function's frame that runs its handler, or the restart
+    after it, passes no handler of its own: no letter is counted for it."""
+    namespace = _own_module(tmp_path / "stored.py", _STORED, monkeypatch)
+    hr.wrap_module(sys.modules["stored"])
+    code = namespace["step"].__code__
+    instructions = list(dis.get_instructions(code))
+
+    def call_after(name):
+        loaded = next(i for i, ins in enumerate(instructions) if ins.argval == name)
+        return next(ins.offset for ins in instructions[loaded:] if ins.opname == "CALL")
+
+    assert hr._passes_own_handler(code, call_after("fail"))
+    assert not hr._passes_own_handler(code, call_after(hr._AGAIN))
+    assert not hr._passes_own_handler(_plain_code.__code__, 0)
+
+
+def _plain_code():
+    return None
 
 
 def test_the_mail_sent_to_another_process_is_that_process_s_own():
