@@ -4587,11 +4587,12 @@ def _mail(exc, handlers):
     On its way out, an exception passes the handler of every wrapped
     function between where it was raised and where it is caught, and each
     would ask again, in a parser from deeper and deeper.  The letter is one
-    for them all, so that taking it costs a handler two reads and the
-    exception it caught, and no call: the exception, and how many handlers
-    have yet to take it.  The count is of the frames whose instruction lies
-    in the body their handler guards (see :func:`_passes_own_handler`), so
-    that the last of them takes the last letter, and drops the exception.
+    for them all: the exception, and how many handlers have yet to take it.
+    Taking it costs a handler two reads, one call of a C function (which
+    fetches the exception it caught, to compare) and a decrement.  The
+    count is of the frames whose instruction lies in the body their handler
+    guards (see :func:`_passes_own_handler`), so that the last of them
+    takes the last letter, and drops the exception.
     A handler that caught another exception (another thread's, or one raised
     on the way) does not take it; letters not taken (the exception was caught
     before it got there) are dropped at the next question (see

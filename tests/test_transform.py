@@ -1319,11 +1319,11 @@ _CHAINS = textwrap.dedent('''
 ''')
 
 
-def _chains_module(tmp_path, monkeypatch):
-    """The module above, wrapped, and the names of the functions that
-    stopped (each stop lets the exception propagate, as q does)."""
-    namespace = _own_module(tmp_path / "chains.py", _CHAINS, monkeypatch)
-    hr.wrap_module(sys.modules["chains"])
+def _stopping_module(tmp_path, monkeypatch, name, source):
+    """The module ``name`` of ``source``, wrapped, and the names of the
+    functions that stopped (each stop lets the exception propagate, as q does)."""
+    namespace = _own_module(tmp_path / f"{name}.py", source, monkeypatch)
+    hr.wrap_module(sys.modules[name])
     monkeypatch.setattr(hr, "_has_terminal", lambda: True)
     stops = []
     monkeypatch.setattr(hr, "_run_session",
@@ -1343,7 +1343,7 @@ def test_a_chain_of_callers_kept_decides_only_for_the_same_callers(tmp_path, mon
     """The callers through which an exception was caught are kept for the
     next one from the same function, and checked frame by frame: the same
     function called from a caller that does not catch still stops."""
-    namespace, stops = _chains_module(tmp_path, monkeypatch)
+    namespace, stops = _stopping_module(tmp_path, monkeypatch, "chains", _CHAINS)
     assert namespace["first"](3) == 3
     lookup = namespace["lookup"].__code__
     assert hr._caches.chains.get((id(lookup), KeyError))  # kept: the next one is checked
@@ -1359,7 +1359,7 @@ def test_chains_that_part_after_a_shared_caller_are_all_decided_from_the_tree(
     chains are kept in one tree, the caller they share checked once, and
     each later exception is decided from it with no lookup; a third caller
     that does not catch still stops."""
-    namespace, stops = _chains_module(tmp_path, monkeypatch)
+    namespace, stops = _stopping_module(tmp_path, monkeypatch, "chains", _CHAINS)
     assert namespace["first"](2) == 2 and namespace["second"](2) == 2
     walks, walk = [], hr._walk_to_catcher
     monkeypatch.setattr(hr, "_walk_to_catcher",
@@ -1408,13 +1408,7 @@ def test_an_exception_raised_again_where_nothing_catches_it_stops(tmp_path, monk
     """The letter an exception known to be caught leaves for the handlers on
     its way is taken to the last one: the same object raised again from the
     same place, where nothing catches it, stops where it was raised."""
-    namespace = _own_module(tmp_path / "stored.py", _STORED, monkeypatch)
-    hr.wrap_module(sys.modules["stored"])
-    monkeypatch.setattr(hr, "_has_terminal", lambda: True)
-    stops = []
-    monkeypatch.setattr(hr, "_run_session",
-                        lambda session: stops.append(session.frame.f_code.co_name) or True)
-    monkeypatch.setattr(threading, "excepthook", lambda args: None)
+    namespace, stops = _stopping_module(tmp_path, monkeypatch, "stored", _STORED)
     namespace["handled"](3)
     assert stops == [] and (hr._letters.left, hr._letters.exc) == (0, None)
     _in_a_thread(namespace["unguarded"])
