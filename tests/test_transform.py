@@ -1436,6 +1436,75 @@ def _plain_code():
     return None
 
 
+#: handled exceptions through two wrapped callers, many at once in threads;
+#: between the two, a clean-up where another thread can take its turn
+_BUSY = textwrap.dedent('''
+    class Miss(Exception):
+        pass
+
+    def leaf(i):
+        if i % 3:
+            raise Miss(i)
+        return i
+
+    def tick():
+        for _ in range(3):  # a loop: where threads take turns
+            pass
+
+    def mid(i):
+        try:
+            return leaf(i)
+        finally:
+            tick()
+
+    def top(i):
+        return mid(i)
+
+    def loop(n):
+        total = 0
+        for i in range(n):
+            try:
+                total += top(i)
+            except Miss:
+                pass
+        return total
+
+    def unguarded():
+        return top(1)
+''')
+
+
+def test_a_letter_of_another_thread_is_not_taken(tmp_path, monkeypatch):
+    """Threads that handle exceptions through wrapped functions leave
+    letters for their own handlers all the time; an exception that nothing
+    catches, raised meanwhile in another thread, still stops where it was
+    raised, every time, and no handled one stops."""
+    namespace, stops = _stopping_module(tmp_path, monkeypatch, "busy", _BUSY)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns every few instructions
+    try:
+        results, running, done = [], threading.Barrier(4), threading.Event()
+
+        def busy():
+            running.wait()
+            while not done.is_set():
+                results.append(namespace["loop"](300))
+
+        workers = [threading.Thread(target=busy) for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        running.wait()
+        for _ in range(30):
+            _in_a_thread(namespace["unguarded"])
+        done.set()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(results) >= 3 and set(results) == {sum(range(0, 300, 3))}
+    assert stops == ["leaf"] * 30
+
+
 def test_the_mail_sent_to_another_process_is_that_process_s_own():
     assert pickle.loads(pickle.dumps(hr._letters)) is hr._letters
 
