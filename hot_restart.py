@@ -113,7 +113,6 @@ import functools
 import gc
 import importlib.machinery
 import importlib.util
-import itertools
 import linecache
 import marshal
 import os
@@ -292,7 +291,7 @@ class _StopCaches:
         # into a tree where they share their first callers (see
         # _known_to_be_caught and _keep_chain)
         self.chains = _Bounded(2048)
-        # code -> the position of the handler instrumenting put in it
+        # id(code) -> (code, the offsets of the handler instrumenting put in it)
         self.own_handlers = _Bounded(1024)
 
     def forget_verdicts(self):
@@ -1273,16 +1272,20 @@ def _statement_positions(code):
     return found
 
 
-def _own_handler_position(code):
-    """``(line, end line, column, end column)`` of the instructions of the
-    handler that instrumenting put in ``code``; None if it is not instrumented."""
+def _own_handler_offsets(code):
+    """The offsets of the instructions of the handler that instrumenting put
+    in ``code``, and of the restart after it: those with the position of the
+    one that loads ``propagate``.  None if ``code`` is not instrumented."""
     if _PROPAGATE not in code.co_names:
         return None
-    own = _caches.own_handlers.get(code)
-    if own is None:
-        loads = (i.positions for i in dis.get_instructions(code) if i.argval == _PROPAGATE)
-        own = _caches.own_handlers.keep(code, tuple(next(loads)))
-    return own
+    hit = _caches.own_handlers.get(id(code))
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    positions = list(code.co_positions())  # one per code unit
+    own = next(positions[i.offset // 2] for i in dis.get_instructions(code)
+               if i.argval == _PROPAGATE)
+    offsets = frozenset(2 * i for i, position in enumerate(positions) if position == own)
+    return _caches.own_handlers.keep(id(code), (code, offsets))[1]
 
 
 def _loaded_constants(code):
@@ -1290,10 +1293,10 @@ def _loaded_constants(code):
     3.14 may leave an int that it loads with LOAD_SMALL_INT, or not, as the
     code around it changes), but those of an instrumented function's own
     handler."""
-    own = _own_handler_position(code)
+    own = _own_handler_offsets(code) or ()
     return {(type(ins.argval), ins.argval) for ins in dis.get_instructions(code)
             if ins.opname in _LOADS_CONSTANT and not isinstance(ins.argval, types.CodeType)
-            and (own is None or tuple(ins.positions) != own)}
+            and ins.offset not in own}
 
 
 def _same_origin(original, instrumented):
@@ -4608,9 +4611,8 @@ def _passes_own_handler(code, lasti):
     it (the failed call running again, whose exceptions pass no handler of
     this frame): instrumenting gives those the position of the ``def``
     line, with no width, which no statement of the body has."""
-    own = _own_handler_position(code)
-    return own is not None and next(
-        itertools.islice(code.co_positions(), lasti // 2, None), own) != own
+    own = _own_handler_offsets(code)
+    return own is not None and lasti not in own
 
 
 def _known_to_be_caught(exc, frame):
